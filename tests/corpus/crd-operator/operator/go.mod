@@ -1,0 +1,3 @@
+module example.com/webapp-operator
+
+go 1.22

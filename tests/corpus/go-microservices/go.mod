@@ -1,0 +1,3 @@
+module example.com/orders-platform
+
+go 1.22

@@ -1,0 +1,5 @@
+CREATE TABLE pets (
+  id INT AUTO_INCREMENT PRIMARY KEY,
+  owner_id INT NOT NULL REFERENCES owners(id),
+  name VARCHAR(80) NOT NULL
+);

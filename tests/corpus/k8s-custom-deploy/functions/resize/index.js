@@ -1,0 +1,1 @@
+module.exports = async (req) => ({ resized: true, query: req.url });

@@ -1,0 +1,1 @@
+module.exports = async () => ({ thumbnail: "generated", size: "128x128" });

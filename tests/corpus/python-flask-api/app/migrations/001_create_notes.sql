@@ -1,0 +1,4 @@
+CREATE TABLE IF NOT EXISTS notes (
+    id SERIAL PRIMARY KEY,
+    body TEXT NOT NULL
+);

@@ -1,0 +1,500 @@
+"""Evaluate a Tiltfile (and everything it loads) into a TiltfileModel.
+
+This is the one entry point the language server, the CLI and the live-update
+engine use.  It never raises for bad input: every problem becomes a diagnostic.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import codes
+from .checks import run_checks
+from .interp import BudgetExceeded, ErrorSite, ExitRequested, Frame, Interpreter, raise_recursion_limit
+from .model import (
+    Definition,
+    Diagnostic,
+    FileInfo,
+    LoadEdge,
+    Location,
+    Range,
+    RelatedInfo,
+    Severity,
+    TiltfileModel,
+)
+from .resolve import check_names
+from .resources import assemble_resources
+from .syntax import MAX_FILE_BYTES, SourceFile, decode_source, parse_source
+from .tilt_api import TiltBuiltins, TiltState
+from .universe import make_universe
+from .values import Builtin, EvalError, Function, Unknown, starlark_repr
+
+DEFAULT_TIME_BUDGET_S = 2.0
+
+
+def find_tiltfile(path: str) -> str:
+    path = os.path.abspath(path)
+    if os.path.isdir(path):
+        return os.path.join(path, "Tiltfile")
+    return path
+
+
+@dataclass
+class _Collector:
+    root: str
+    items: list[Diagnostic] = field(default_factory=list)
+    _seen: set[tuple[str, str, str, int]] = field(default_factory=set)
+    _seen_ranges: set[tuple[str, str, Range]] = field(default_factory=set)
+
+    def add(
+        self,
+        code: str,
+        message: str,
+        loc: Location | None,
+        severity: Severity | None = None,
+        related: tuple[RelatedInfo, ...] = (),
+    ) -> None:
+        if loc is None:
+            loc = Location(self.root, Range.of(0, 0, 0, 0))
+        key = (loc.path, code, message, loc.range.start.line)
+        if key in self._seen:
+            return
+        if code == "TL308":
+            rkey = (loc.path, code, loc.range)
+            if rkey in self._seen_ranges:
+                return
+            self._seen_ranges.add(rkey)
+        # A static (TL2) problem and the same problem found at run time: keep one.
+        if code.startswith("TL2"):
+            for d in self.items:
+                if d.path == loc.path and d.code == code and d.range.start.line == loc.range.start.line:
+                    if message.split(" (did you mean")[0] == d.message.split(" (did you mean")[0]:
+                        return
+        self._seen.add(key)
+        sev = severity or codes.severity_of(code)
+        self.items.append(Diagnostic(loc.path, loc.range, sev, code, message, related))
+
+
+class _Evaluation:
+    def __init__(self, tiltfile: str, overlays: Mapping[str, str], time_budget_s: float, max_steps: int) -> None:
+        self.root = tiltfile
+        self.root_dir = os.path.dirname(tiltfile)
+        self.overlays = {os.path.abspath(k): v for k, v in overlays.items()}
+        self.diags = _Collector(tiltfile)
+        self.interp = Interpreter({}, max_steps=max_steps, time_budget_s=time_budget_s, on_error=self._on_error)
+        self.st = TiltState(
+            root=self.root_dir,
+            root_file=tiltfile,
+            interp=self.interp,
+            diag=self._diag,
+            read_text=self.read_text,
+        )
+        self.st.load_dynamic = self._load_dynamic
+        self.st.include = self._include
+        self.tilt = TiltBuiltins(self.st)
+        self.interp.loader = self._load_stmt
+        self.predeclared: dict[str, Any] = {}
+        self.predeclared.update(make_universe(self.interp))
+        self.predeclared.update(self.tilt.predeclared(tiltfile, True))
+        del self.predeclared["__file__"], self.predeclared["__name__"]
+        self.interp.predeclared = self.predeclared
+        self.modules: dict[str, dict[str, Any]] = {}
+        self.in_progress: list[str] = []
+        self.files: dict[str, FileInfo] = {}
+
+    # ------------------------------------------------------------- reporting
+
+    def _diag(self, code: str, message: str, loc: Location | None, severity: Severity | None) -> None:
+        self.diags.add(code, message, loc, severity)
+
+    def _on_error(self, err: EvalError, site: ErrorSite) -> None:
+        related = tuple(site.stack)
+        self.diags.add(err.code, err.message, site.location, None, related)
+        # Make an error inside a loaded file visible where the user is looking.
+        if site.location.path != self.root:
+            outer = next((r for r in site.stack if r.location.path == self.root), None)
+            if outer is not None:
+                rel = os.path.relpath(site.location.path, self.root_dir)
+                line = site.location.range.start.line + 1
+                self.diags.add(
+                    "TL308",
+                    f"error in {rel}:{line}: {err.message}",
+                    outer.location,
+                    None,
+                    (RelatedInfo(site.location, err.message), *related),
+                )
+
+    # ----------------------------------------------------------------- files
+
+    def read_text(self, path: str) -> str | None:
+        path = os.path.abspath(path)
+        if path in self.overlays:
+            return self.overlays[path]
+        try:
+            if not os.path.isfile(path):
+                return None
+            if os.path.getsize(path) > MAX_FILE_BYTES * 2:
+                raise EvalError(f"file is too large to read: {path}", "TL505")
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    def _source_text(self, path: str, at: Location | None) -> str | None:
+        if path in self.overlays:
+            return self.overlays[path]
+        try:
+            size = os.path.getsize(path)
+            if size > MAX_FILE_BYTES:
+                self.diags.add(
+                    "TL108",
+                    f"file is too large to analyze ({size / 1e6:.1f} MB, limit {MAX_FILE_BYTES / 1e6:.0f} MB)",
+                    at or Location(path, Range.of(0, 0, 0, 0)),
+                )
+                return None
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            self.diags.add("TL304", f"error reading file {path}: {e.strerror}", at)
+            return None
+        text, err = decode_source(data)
+        if err is not None:
+            self.diags.add("TL107" if "UTF-8" in err or "binary" in err else "TL108", err,
+                           at or Location(path, Range.of(0, 0, 0, 0)))
+            return None
+        return text
+
+    def run_file(self, path: str, is_root: bool, at: Location | None = None) -> dict[str, Any] | None:
+        text = self._source_text(path, at if not is_root else None)
+        if text is None:
+            return None
+        if "\x00" in text:
+            self.diags.add("TL107", "file contains NUL characters; a Tiltfile must be text", Location(path, Range.of(0, 0, 0, 0)))
+            return None
+        parsed = parse_source(path, text)
+        src = parsed.source
+        self.interp.sources[path] = src
+        for p in parsed.problems:
+            self.diags.add(p.code, p.message, Location(path, p.range))
+        for p in check_names(src, parsed.module, self.predeclared.keys() | {"__file__", "__name__"}):
+            self.diags.add(p.code, p.message, Location(path, p.range))
+        globals_: dict[str, Any] = {"__file__": path, "__name__": "__main__" if is_root else os.path.basename(path)}
+        # Names bound inside statements that failed to parse must not cascade.
+        for first, last in parsed.broken_lines:
+            for name in _names_in_broken(src, first, last):
+                globals_.setdefault(name, Unknown)
+        self.files[path] = FileInfo(path)
+        frame = Frame(path, globals_)
+        self.in_progress.append(path)
+        try:
+            self.interp.exec_module(parsed.module.body, frame)
+        finally:
+            self.in_progress.pop()
+            self.files[path] = self._file_info(path, src, parsed.module, globals_)
+        return globals_
+
+    def _file_info(self, path: str, src: SourceFile, module: ast.Module, globals_: dict[str, Any]) -> FileInfo:
+        defs: list[Definition] = []
+        seen: set[str] = set()
+        loads = self.files[path].loads if path in self.files else ()
+
+        def add(name: str, node: ast.AST, kind: str) -> None:
+            if name in seen or name.startswith("__"):
+                return
+            seen.add(name)
+            v = globals_.get(name, Unknown)
+            value_repr = None
+            signature = None
+            doc = None
+            if isinstance(v, Function) and isinstance(v.node, ast.FunctionDef):
+                signature = _signature(v.node)
+                doc = ast.get_docstring(v.node)
+                kind = "function"
+            elif isinstance(v, (str, int, float, bool)) or (isinstance(v, (list, tuple, dict)) and len(v) <= 20):
+                r = starlark_repr(v)
+                value_repr = r if len(r) <= 300 else r[:297] + "..."
+            defs.append(Definition(name, Location(path, src.node_range(node)), kind, value_repr, signature, doc))  # type: ignore[arg-type]
+
+        for stmt in module.body:
+            self._collect_defs(stmt, add)
+        return FileInfo(path, tuple(defs), tuple(loads))
+
+    def _collect_defs(self, stmt: ast.stmt, add: Any) -> None:
+        if isinstance(stmt, ast.FunctionDef):
+            add(stmt.name, stmt, "function")
+        elif isinstance(stmt, ast.Assign):
+            for t in stmt.targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        add(n.id, n, "variable")
+        elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+            add(stmt.target.id, stmt.target, "variable")
+        elif isinstance(stmt, ast.For):
+            for n in ast.walk(stmt.target):
+                if isinstance(n, ast.Name):
+                    add(n.id, n, "variable")
+            for s in stmt.body + stmt.orelse:
+                self._collect_defs(s, add)
+        elif isinstance(stmt, (ast.If, ast.While)):
+            for s in stmt.body + stmt.orelse:
+                self._collect_defs(s, add)
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            call = stmt.value
+            if isinstance(call.func, ast.Name) and call.func.id == "load":
+                for a in call.args[1:]:
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str):
+                        add(a.value, a, "load")
+                for kw in call.keywords:
+                    if kw.arg:
+                        add(kw.arg, kw, "load")
+
+    # ----------------------------------------------------------------- loads
+
+    def resolve_module(self, module: str, from_path: str) -> tuple[str | None, bool]:
+        """Return (absolute path or None, is_extension)."""
+        if module.startswith("ext://"):
+            name = module[len("ext://") :].strip("/")
+            candidates = []
+            d = self.root_dir
+            for _ in range(6):
+                candidates.append(os.path.join(d, "tilt_modules", name, "Tiltfile"))
+                parent = os.path.dirname(d)
+                if parent == d:
+                    break
+                d = parent
+            dev_dir = os.environ.get("TILT_DEV_DIR") or os.path.join(os.path.expanduser("~"), ".tilt-dev")
+            candidates.append(
+                os.path.join(dev_dir, "tilt_modules", "github.com", "tilt-dev", "tilt-extensions", name, "Tiltfile")
+            )
+            for c in candidates:
+                if os.path.isfile(c) or c in self.overlays:
+                    return c, True
+            return None, True
+        path = module
+        if not os.path.isabs(path):
+            path = os.path.join(os.path.dirname(from_path), path)
+        path = os.path.normpath(path)
+        if os.path.isdir(path):
+            path = os.path.join(path, "Tiltfile")
+        return path, False
+
+    def _load_module(self, module: str, from_path: str, at: Location, kind: str) -> dict[str, Any] | None:
+        path, is_ext = self.resolve_module(module, from_path)
+        edges = list(self.files[from_path].loads) if from_path in self.files else []
+        if path is None:
+            edges.append(LoadEdge(module, None, at, (), kind))  # type: ignore[arg-type]
+            self.files[from_path] = replace(self.files[from_path], loads=tuple(edges))
+            self.diags.add(
+                "TL306",
+                f"extension {module[len('ext://'):]!r} is not installed locally (looked in tilt_modules/); "
+                "run `tilt up` once to download it. Names it provides are not checked.",
+                at,
+            )
+            return None
+        edges.append(LoadEdge(module, path, at, (), kind))  # type: ignore[arg-type]
+        if from_path in self.files:
+            self.files[from_path] = replace(self.files[from_path], loads=tuple(edges))
+        if path in self.in_progress:
+            chain = " -> ".join(os.path.relpath(p, self.root_dir) for p in [*self.in_progress, path])
+            raise EvalError(f"Circular load: {chain}", "TL304")
+        if path in self.modules:
+            return self.modules[path]
+        if not os.path.isfile(path) and path not in self.overlays:
+            raise EvalError(f"cannot load {module}: file not found ({path})", "TL304")
+        self.interp.stack.append(RelatedInfo(at, f"{os.path.basename(path)} loaded here"))
+        try:
+            g = self.run_file(path, False, at)
+        finally:
+            self.interp.stack.pop()
+        exports = {k: v for k, v in (g or {}).items() if not k.startswith("_")}
+        self.modules[path] = exports
+        return exports
+
+    def _load_stmt(self, call: ast.Call, frame: Frame) -> None:
+        first = call.args[0] if call.args else None
+        if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+            return
+        module = first.value
+        at = self.interp.loc(first, frame.path)
+        wanted: list[tuple[str, str, ast.AST]] = []
+        for a in call.args[1:]:
+            if isinstance(a, ast.Constant) and isinstance(a.value, str):
+                wanted.append((a.value, a.value, a))
+        for kw in call.keywords:
+            if kw.arg and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                wanted.append((kw.arg, kw.value.value, kw.value))
+        exports: dict[str, Any] | None
+        try:
+            exports = self._load_module(module, frame.path, at, "load")
+        except EvalError as e:
+            for local, _, _ in wanted:
+                frame.globals[local] = Unknown
+            raise e
+        if frame.path in self.files and self.files[frame.path].loads:
+            edges = list(self.files[frame.path].loads)
+            edges[-1] = replace(edges[-1], symbols=tuple((loc, rem) for loc, rem, _ in wanted))
+            self.files[frame.path] = replace(self.files[frame.path], loads=tuple(edges))
+        for local, remote, node in wanted:
+            if exports is None:
+                frame.globals[local] = Unknown
+                continue
+            if remote.startswith("_"):
+                self.diags.add(
+                    "TL304",
+                    f"load: names with leading underscores are not exported: {remote}",
+                    self.interp.loc(node, frame.path),
+                )
+                frame.globals[local] = Unknown
+            elif remote not in exports:
+                self.diags.add("TL304", f"load: name {remote} not found in module {module}", self.interp.loc(node, frame.path))
+                frame.globals[local] = Unknown
+            else:
+                frame.globals[local] = exports[remote]
+
+    def _dynamic_at(self) -> Location:
+        loc = self.st.call_loc()
+        return loc or Location(self.root, Range.of(0, 0, 0, 0))
+
+    def _load_dynamic(self, module: str) -> dict[str, Any]:
+        exports = self._load_module(module, self.interp.cur_path, self._dynamic_at(), "load_dynamic")
+        return dict(exports or {})
+
+    def _include(self, module: str) -> None:
+        self._load_module(module, self.interp.cur_path, self._dynamic_at(), "include")
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> TiltfileModel:
+        raise_recursion_limit()
+        try:
+            self.run_file(self.root, True)
+        except BudgetExceeded as e:
+            site: ErrorSite | None = getattr(e, "site", None)
+            loc = site.location if site else None
+            self.diags.add("TL303", e.message, loc, None, tuple(site.stack) if site else ())
+        except ExitRequested:
+            pass
+        except RecursionError:
+            self.diags.add("TL305", "nesting too deep to evaluate", None)
+        model = TiltfileModel(
+            tiltfile=self.root,
+            files=self._ordered_files(),
+            images=tuple(self.st.images),
+            k8s_objects=tuple(self.st.k8s_objects),
+            k8s_resources=tuple(self.st.k8s_resources),
+            local_resources=tuple(self.st.local_resources),
+            compose=tuple(self.st.compose),
+            dc_resources=tuple(self.st.dc_resources),
+            trigger_mode=self.st.trigger_mode,
+            watch_ignores=tuple(self.st.watch_ignores),
+            default_registry=self.st.default_registry,
+            allowed_k8s_contexts=tuple(self.st.allowed_contexts),
+            enabled_resources=tuple(self.st.enabled_resources) if self.st.enabled_resources is not None else None,
+            output=tuple(self.st.output),
+        )
+        model = run_checks(model, self.st, self.diags.add)
+        try:
+            resources = assemble_resources(model, self.st, self.interp, self.diags.add)
+        except (EvalError, RecursionError) as e:
+            msg = e.message if isinstance(e, EvalError) else "recursion"
+            self.diags.add("TL302", f"workload_to_resource_function: {msg}", None)
+            resources = ()
+        diags = sorted(self.diags.items, key=lambda d: (d.path != self.root, d.path, d.range.start, d.code))
+        return replace(model, resources=resources, diagnostics=tuple(diags))
+
+    def _ordered_files(self) -> dict[str, FileInfo]:
+        out = {}
+        if self.root in self.files:
+            out[self.root] = self.files[self.root]
+        for k, v in self.files.items():
+            out.setdefault(k, v)
+        return out
+
+
+def _names_in_broken(src: SourceFile, first: int, last: int) -> set[str]:
+    """Best-effort names a broken chunk meant to bind (def NAME / NAME = ...)."""
+    import re
+
+    out: set[str] = set()
+    for line in src.lines[first - 1 : last]:
+        m = re.match(r"\s*def\s+([A-Za-z_]\w*)", line) or re.match(r"([A-Za-z_]\w*)\s*(?:=|\+=)(?!=)", line)
+        if m:
+            out.add(m.group(1))
+        m2 = re.match(r"\s*load\((.*)", line)
+        if m2:
+            out |= set(re.findall(r"['\"]([A-Za-z_]\w*)['\"]", m2.group(1))[0:0] or [])
+            for s in re.findall(r"['\"]([A-Za-z_]\w*)['\"]", m2.group(1)):
+                out.add(s)
+            for s in re.findall(r"([A-Za-z_]\w*)\s*=", m2.group(1)):
+                out.add(s)
+    return out
+
+
+def _signature(node: ast.FunctionDef) -> str:
+    a = node.args
+    parts: list[str] = []
+    n_def = len(a.defaults)
+    pos = [*a.posonlyargs, *a.args]
+    for i, p in enumerate(pos):
+        di = i - (len(pos) - n_def)
+        parts.append(f"{p.arg}={ast.unparse(a.defaults[di])}" if di >= 0 else p.arg)
+    if a.vararg:
+        parts.append("*" + a.vararg.arg)
+    elif a.kwonlyargs:
+        parts.append("*")
+    for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True):
+        parts.append(f"{p.arg}={ast.unparse(d)}" if d is not None else p.arg)
+    if a.kwarg:
+        parts.append("**" + a.kwarg.arg)
+    return f"{node.name}({', '.join(parts)})"
+
+
+def evaluate(
+    tiltfile: str,
+    overlays: Mapping[str, str] | None = None,
+    *,
+    time_budget_s: float = DEFAULT_TIME_BUDGET_S,
+    max_steps: int = 20_000_000,
+) -> TiltfileModel:
+    """Evaluate `tiltfile` (a file or a folder holding one).
+
+    `overlays` maps absolute paths to unsaved editor contents, which win over
+    the files on disk.  Never raises for bad input.
+    """
+    path = find_tiltfile(tiltfile)
+    if not os.path.isfile(path) and path not in (overlays or {}):
+        d = Diagnostic(path, Range.of(0, 0, 0, 0), Severity.ERROR, "TL304", f"no Tiltfile at {path}")
+        return TiltfileModel(tiltfile=path, diagnostics=(d,))
+    ev = _Evaluation(path, overlays or {}, time_budget_s, max_steps)
+    result: list[TiltfileModel] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(ev.run())
+        except BaseException as e:  # noqa: BLE001 - reported as a diagnostic below
+            failure.append(e)
+
+    # A dedicated thread with a large stack lets deep (but finite) recursion work.
+    old = threading.stack_size()
+    try:
+        threading.stack_size(256 * 1024 * 1024)
+        t = threading.Thread(target=target, name="tiltfile-eval", daemon=True)
+        t.start()
+    finally:
+        threading.stack_size(old)
+    t.join()
+    if result:
+        return result[0]
+    msg = f"internal error while evaluating: {type(failure[0]).__name__}: {failure[0]}" if failure else "evaluation failed"
+    d = Diagnostic(path, Range.of(0, 0, 0, 0), Severity.ERROR, "TL302", msg)
+    return TiltfileModel(tiltfile=path, diagnostics=(d,))
+
+
+__all__ = ["evaluate", "find_tiltfile", "Builtin"]

@@ -1,0 +1,328 @@
+"""Parsing Tiltfiles: Starlark source -> Python AST, with recovery and dialect checks.
+
+Starlark's grammar is (almost) a subset of Python's, so the standard library
+parser gives us a complete, exact syntax tree with positions.  What it accepts
+beyond Starlark (classes, imports, f-strings, ``is`` ...) is reported here as
+dialect errors; the evaluator never runs such nodes.
+
+When the whole file does not parse, the file is cut into top-level chunks (a
+chunk starts at a line in column 0) and each chunk is parsed on its own, so one
+broken statement does not hide the diagnostics of the rest of the file.
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from dataclasses import dataclass, field
+
+from .model import Range
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    range: Range
+
+
+@dataclass
+class SourceFile:
+    path: str
+    text: str
+    lines: list[str] = field(init=False)
+    _ascii: list[bool] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lines = self.text.split("\n")
+        self._ascii = [ln.isascii() for ln in self.lines]
+
+    def col(self, lineno: int, byte_col: int) -> int:
+        """Convert the AST's (1-based line, UTF-8 byte column) to a character column."""
+        idx = lineno - 1
+        if idx < 0 or idx >= len(self.lines):
+            return byte_col
+        if self._ascii[idx]:
+            return byte_col
+        raw = self.lines[idx].encode("utf-8")
+        return len(raw[:byte_col].decode("utf-8", errors="replace"))
+
+    def node_range(self, node: ast.AST) -> Range:
+        lineno = getattr(node, "lineno", 1)
+        col = getattr(node, "col_offset", 0)
+        end_lineno = getattr(node, "end_lineno", None) or lineno
+        end_col = getattr(node, "end_col_offset", None)
+        if end_col is None:
+            end_col = col
+        return Range.of(lineno - 1, self.col(lineno, col), end_lineno - 1, self.col(end_lineno, end_col))
+
+    def line_range(self, lineno: int, col: int = 0, end_col: int | None = None) -> Range:
+        """Range on one (1-based) line, from a character column to end_col or the line's end."""
+        idx = max(0, min(lineno - 1, len(self.lines) - 1))
+        line = self.lines[idx] if self.lines else ""
+        stop = len(line) if end_col is None else end_col
+        return Range.of(idx, min(col, len(line)), idx, max(min(stop, len(line)), min(col, len(line))))
+
+
+@dataclass
+class ParsedFile:
+    source: SourceFile
+    module: ast.Module
+    problems: list[Problem]
+    # Line numbers (1-based) of top-level chunks that failed to parse.
+    broken_lines: list[tuple[int, int]] = field(default_factory=list)
+
+
+def decode_source(data: bytes) -> tuple[str | None, str | None]:
+    """Return (text, error) for raw file bytes."""
+    if len(data) > MAX_FILE_BYTES:
+        return None, f"file is too large to analyze ({len(data) / 1e6:.1f} MB, limit {MAX_FILE_BYTES / 1e6:.0f} MB)"
+    if b"\x00" in data[:8192]:
+        return None, "file looks binary (it contains NUL bytes); a Tiltfile must be UTF-8 text"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return None, f"file is not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})"
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text, None
+
+
+def _parse(text: str, path: str) -> ast.Module:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text, filename=path, type_comments=False)
+
+
+def _syntax_problem(src: SourceFile, err: SyntaxError, line_offset: int = 0) -> Problem:
+    lineno = (err.lineno or 1) + line_offset
+    col = max((err.offset or 1) - 1, 0)
+    end_col = None
+    if err.end_lineno == err.lineno and err.end_offset and err.end_offset - 1 > col:
+        end_col = err.end_offset - 1
+    msg = err.msg or "invalid syntax"
+    if msg.startswith("invalid syntax. "):
+        msg = msg[len("invalid syntax. ") :]
+    rng = src.line_range(lineno, col, end_col if end_col is not None else col + 1)
+    return Problem("TL101", f"syntax error: {msg}", rng)
+
+
+def _chunks(lines: list[str]) -> list[tuple[int, int]]:
+    """Top-level chunks as (first, last) 0-based line indexes."""
+    starts: list[int] = []
+    for i, line in enumerate(lines):
+        if not line or line[0] in " \t#":
+            continue
+        word = line.split(None, 1)[0] if line.split() else ""
+        if word.rstrip(":") in ("else", "elif") or line[0] in ")]}":
+            continue
+        starts.append(i)
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    out = []
+    for k, s in enumerate(starts):
+        e = starts[k + 1] - 1 if k + 1 < len(starts) else len(lines) - 1
+        out.append((s, e))
+    return out
+
+
+def parse_source(path: str, text: str) -> ParsedFile:
+    src = SourceFile(path, text)
+    try:
+        module = _parse(text, path)
+        problems: list[Problem] = []
+        broken: list[tuple[int, int]] = []
+    except SyntaxError:
+        module, problems, broken = _parse_with_recovery(src)
+    except (ValueError, RecursionError, MemoryError) as e:
+        module = ast.Module(body=[], type_ignores=[])
+        problems = [Problem("TL101", f"cannot parse file: {e}", src.line_range(1, 0))]
+        broken = [(1, len(src.lines))]
+    problems.extend(check_dialect(src, module))
+    return ParsedFile(src, module, problems, broken)
+
+
+def _parse_with_recovery(src: SourceFile) -> tuple[ast.Module, list[Problem], list[tuple[int, int]]]:
+    lines = src.lines
+    chunks = _chunks(lines)
+    body: list[ast.stmt] = []
+    problems: list[Problem] = []
+    broken: list[tuple[int, int]] = []
+    i = 0
+    while i < len(chunks):
+        first, last = chunks[i]
+        merged_ok = False
+        err: SyntaxError | None = None
+        # A chunk may have been cut inside a multi-line string or bracket: try
+        # merging it with a few following chunks before calling it broken.
+        for extra in range(0, 4):
+            if i + extra >= len(chunks):
+                break
+            last = chunks[i + extra][1]
+            text = "\n" * first + "\n".join(lines[first : last + 1])
+            try:
+                mod = _parse(text, src.path)
+            except SyntaxError as e:
+                if err is None:
+                    err = e
+                continue
+            except (ValueError, RecursionError, MemoryError):
+                break
+            body.extend(mod.body)
+            i += extra + 1
+            merged_ok = True
+            break
+        if merged_ok:
+            continue
+        first, last = chunks[i]
+        if err is not None:
+            problems.append(_syntax_problem(src, err))
+        broken.append((first + 1, last + 1))
+        i += 1
+    return ast.Module(body=body, type_ignores=[]), problems, broken
+
+
+_STMT_NAMES: dict[type, str] = {
+    ast.ClassDef: "class definitions",
+    ast.Import: "import statements",
+    ast.ImportFrom: "import statements",
+    ast.Try: "try/except",
+    ast.With: "with statements",
+    ast.AsyncWith: "async with",
+    ast.AsyncFor: "async for",
+    ast.AsyncFunctionDef: "async functions",
+    ast.Global: "the global statement",
+    ast.Nonlocal: "the nonlocal statement",
+    ast.Raise: "raise (use fail() instead)",
+    ast.Assert: "assert (use fail() instead)",
+    ast.Delete: "the del statement",
+    ast.Match: "match statements",
+}
+if hasattr(ast, "TryStar"):
+    _STMT_NAMES[ast.TryStar] = "try/except*"
+
+_EXPR_NAMES: dict[type, str] = {
+    ast.Set: "set literals (use set([...]))",
+    ast.SetComp: "set comprehensions",
+    ast.GeneratorExp: "generator expressions (use a list comprehension)",
+    ast.NamedExpr: "the := operator",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield from",
+    ast.Starred: "starred expressions",
+}
+
+
+def check_dialect(src: SourceFile, module: ast.Module) -> list[Problem]:
+    """Report Python constructs that parse but that Starlark (as Tilt runs it) rejects."""
+    out: list[Problem] = []
+
+    def add(code: str, msg: str, node: ast.AST) -> None:
+        out.append(Problem(code, msg, src.node_range(node)))
+
+    def visit(node: ast.AST, depth_fn: int, in_loop_or_if: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            _check(child, depth_fn, in_loop_or_if, node)
+
+    def _check(node: ast.AST, depth_fn: int, nested: bool, parent: ast.AST) -> None:
+        t = type(node)
+        if t in _STMT_NAMES:
+            add("TL102", f"Starlark does not support {_STMT_NAMES[t]}", _head(node))
+        elif t is ast.JoinedStr:
+            add("TL103", "f-strings are not Starlark; use '%s' % value or '{}'.format(value)", node)
+            return
+        elif t is ast.Compare:
+            assert isinstance(node, ast.Compare)
+            for op in node.ops:
+                if isinstance(op, (ast.Is, ast.IsNot)):
+                    add("TL104", "Starlark has no `is` operator; use == or !=", node)
+                    break
+            else:
+                if len(node.ops) > 1:
+                    add("TL105", "Starlark does not allow chained comparisons such as a < b < c; use `and`", node)
+        elif t in _EXPR_NAMES:
+            if not (t is ast.Starred and isinstance(parent, ast.Call)):
+                add("TL105", f"Starlark does not support {_EXPR_NAMES[t]}", node)
+        elif t is ast.BinOp:
+            assert isinstance(node, ast.BinOp)
+            if isinstance(node.op, ast.Pow):
+                add("TL105", "Starlark has no ** operator", node)
+            elif isinstance(node.op, ast.MatMult):
+                add("TL105", "Starlark has no @ operator", node)
+        elif t is ast.AugAssign:
+            assert isinstance(node, ast.AugAssign)
+            if isinstance(node.op, (ast.Pow, ast.MatMult)):
+                add("TL105", "Starlark does not support this augmented assignment", node)
+        elif t is ast.Constant:
+            assert isinstance(node, ast.Constant)
+            if node.value is Ellipsis:
+                add("TL105", "Starlark has no ... (Ellipsis)", node)
+        elif t in (ast.For, ast.While):
+            assert isinstance(node, (ast.For, ast.While))
+            if node.orelse:
+                add("TL102", "Starlark loops have no else clause", node.orelse[0])
+        elif t is ast.FunctionDef:
+            assert isinstance(node, ast.FunctionDef)
+            if node.decorator_list:
+                add("TL102", "Starlark does not support decorators", node.decorator_list[0])
+            a = node.args
+            if a.posonlyargs:
+                add("TL102", "Starlark does not support positional-only parameters (/)", node)
+            for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
+                if arg is not None and arg.annotation is not None:
+                    add("TL102", "Starlark does not support type annotations", arg.annotation)
+            if node.returns is not None:
+                add("TL102", "Starlark does not support type annotations", node.returns)
+            for stmt in node.body:
+                _check(stmt, depth_fn + 1, True, node)
+            for d in [*a.defaults, *[x for x in a.kw_defaults if x is not None]]:
+                _check(d, depth_fn, nested, node)
+            return
+        elif t is ast.AnnAssign:
+            add("TL102", "Starlark does not support annotated assignments", node)
+        elif t is ast.Expr:
+            assert isinstance(node, ast.Expr)
+            call = node.value
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "load":
+                if depth_fn > 0 or nested:
+                    where = "a function" if depth_fn > 0 else "a loop or conditional"
+                    add("TL106", f"load statement within {where}: load() is only allowed at the top level", call)
+                elif not call.args or not (
+                    isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)
+                ):
+                    add("TL106", "load() needs a string literal as its first argument", call)
+                else:
+                    for a2 in call.args[1:]:
+                        if not (isinstance(a2, ast.Constant) and isinstance(a2.value, str)):
+                            add("TL106", "load() takes names as string literals", a2)
+                    for kw in call.keywords:
+                        if kw.arg is None or not (
+                            isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)
+                        ):
+                            add("TL106", "load() aliases must be name='symbol' with a string literal", kw.value)
+                    if len(call.args) < 2 and not call.keywords:
+                        add("TL106", "load() needs at least one name to import", call)
+        if t in (ast.If, ast.For, ast.While):
+            visit(node, depth_fn, True)
+        elif t is ast.Lambda:
+            visit(node, depth_fn + 1, True)
+        else:
+            visit(node, depth_fn, nested)
+
+    for stmt in module.body:
+        _check(stmt, 0, False, module)
+    return out
+
+
+def _head(node: ast.AST) -> ast.AST:
+    """For compound statements, point at the first line only."""
+    if isinstance(node, (ast.ClassDef, ast.Try, ast.With, ast.AsyncWith, ast.Match)):
+        fake = ast.Pass()
+        fake.lineno = node.lineno
+        fake.col_offset = node.col_offset
+        fake.end_lineno = node.lineno
+        fake.end_col_offset = node.col_offset + {ast.ClassDef: 5, ast.Try: 3, ast.With: 4}.get(type(node), 5)
+        return fake
+    return node
