@@ -16,6 +16,9 @@ say() { printf 'ensure-docker: %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
 docker_ok() { docker info >/dev/null 2>&1; }
+dockerd_pids() {
+    if command -v pgrep >/dev/null 2>&1; then pgrep -x dockerd; else pidof dockerd; fi
+}
 
 if command -v docker >/dev/null 2>&1 && docker_ok; then
     exit 0
@@ -53,12 +56,13 @@ fi
 command -v dockerd >/dev/null 2>&1 || die "dockerd not found after installing docker.io"
 command -v docker >/dev/null 2>&1 || die "docker CLI not found after installing docker.io"
 
-if pgrep -x dockerd >/dev/null 2>&1; then
-    say "a dockerd is already running (pid $(pgrep -x dockerd | tr '\n' ' ')); waiting for it instead of starting another"
+if dockerd_pids >/dev/null 2>&1; then
+    say "a dockerd is already running (pid $(dockerd_pids | tr '\n' ' ')); waiting for it instead of starting another"
 else
     say "starting dockerd (log: $LOG)"
     # setsid: own session, so the caller's job control or terminal does not take the daemon down with it.
-    setsid dockerd --iptables=false --ip-forward=false --bridge=none >>"$LOG" 2>&1 </dev/null &
+    # 9>&-: the daemon must not inherit (and so keep holding) the lock.
+    setsid dockerd --iptables=false --ip-forward=false --bridge=none >>"$LOG" 2>&1 </dev/null 9>&- &
     disown || true
 fi
 
@@ -67,7 +71,7 @@ for ((i = 0; i < WAIT_SECONDS; i++)); do
         say "docker is ready"
         exit 0
     fi
-    if ! pgrep -x dockerd >/dev/null 2>&1; then
+    if ! dockerd_pids >/dev/null 2>&1; then
         say "dockerd exited; last lines of $LOG:"
         tail -n 30 "$LOG" >&2 || true
         die "dockerd failed to start"

@@ -51,9 +51,11 @@ _GROUP = b"root:x:0:\napp:x:1000:\nnogroup:x:65534:\n"
 
 
 def _api(timeout: int = 60) -> Any:
+    """A low-level client configured like the docker CLI: DOCKER_HOST (+ TLS variables) or the local socket."""
     import docker
+    from docker.utils import kwargs_from_env
 
-    return docker.APIClient(version="auto", timeout=timeout)
+    return docker.APIClient(version="auto", timeout=timeout, **kwargs_from_env())
 
 
 @cache
@@ -118,7 +120,20 @@ def rootfs_tar(*, exclude: Iterable[str] = ()) -> bytes:
     applets = [p for p in _applet_paths(busybox) if os.path.basename(p) not in excluded]
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        for d in ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "root", "home", "proc", "sys", "dev", "var"):
+        for d in (
+            "bin",
+            "sbin",
+            "usr",
+            "usr/bin",
+            "usr/sbin",
+            "etc",
+            "root",
+            "home",
+            "proc",
+            "sys",
+            "dev",
+            "var",
+        ):
             _add_dir(tar, d)
         _add_dir(tar, "tmp", 0o1777)
         _add_dir(tar, "home/app", 0o755)
@@ -195,7 +210,7 @@ def _ensure_base(tag: str, exclude: Iterable[str]) -> None:
     if labels is not None and labels.get(RECIPE_LABEL) == recipe:
         return
     log.info("building base image %s", tag)
-    dockerfile = f'FROM scratch\nADD rootfs.tar /\nENV PATH=/usr/sbin:/usr/bin:/sbin:/bin\nCMD {_json(KEEPALIVE_CMD)}\n'
+    dockerfile = f"FROM scratch\nADD rootfs.tar /\nENV PATH=/usr/sbin:/usr/bin:/sbin:/bin\nCMD {_json(KEEPALIVE_CMD)}\n"
     _build(tag, dockerfile, {"rootfs.tar": rootfs_tar(exclude=exclude)}, {RECIPE_LABEL: recipe})
 
 
@@ -307,10 +322,18 @@ def exec_output(container: str, argv: list[str], *, user: str = "") -> tuple[int
 def remove_container(container: str) -> None:
     import docker.errors
 
-    try:
-        api().remove_container(container, force=True, v=True)
-    except docker.errors.NotFound:
-        pass
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            api().remove_container(container, force=True, v=True)
+            return
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            # someone else (a test thread) is removing it: wait until it is gone
+            if "already in progress" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def cleanup_session(session: str | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import socket
 import tarfile
 import threading
 import time
@@ -34,7 +35,7 @@ from tilt_lsp.liveupdate.transport.base import (
 )
 from tilt_lsp.liveupdate.transport.docker import DockerTransport, canonical_repository, parse_image_ref
 
-docker = pytest.mark.docker
+needs_docker = pytest.mark.docker
 
 
 # ------------------------------------------------------------------ fixtures
@@ -167,6 +168,51 @@ def test_parse_image_ref() -> None:
     assert not parse_image_ref("app").matches(parse_image_ref("other/app"))
 
 
+def _frame(stream: int, payload: bytes) -> bytes:
+    return bytes([stream, 0, 0, 0]) + len(payload).to_bytes(4, "big") + payload
+
+
+def test_exec_stream_keeps_bytes_buffered_with_the_http_headers() -> None:
+    """Output that http.client read together with the 101 headers must not be lost."""
+    from types import SimpleNamespace
+
+    from tilt_lsp.liveupdate.transport.docker import _ExecStream
+
+    ours, daemon = socket.socketpair()
+    try:
+        sock_io = socket.SocketIO(ours, "rb")
+        fp = io.BufferedReader(sock_io)
+        daemon.sendall(b"HTTP/1.1 101 UPGRADED\r\n\r\n" + _frame(1, b"early ") + _frame(2, b"err "))
+        time.sleep(0.05)
+        assert fp.readline().startswith(b"HTTP/1.1 101")  # over-reads the frames into fp's buffer
+        assert fp.readline() == b"\r\n"
+        sock_io._response = SimpleNamespace(raw=SimpleNamespace(_fp=SimpleNamespace(fp=fp)))  # type: ignore[attr-defined]
+        stream = _ExecStream(sock_io)
+        daemon.sendall(_frame(1, b"late") + b"\x01\x00\x00")  # a split header follows
+        daemon.sendall(b"\x00\x00\x00\x00\x02ok")
+        daemon.shutdown(socket.SHUT_WR)
+        assert list(stream.frames()) == [(1, b"early "), (2, b"err "), (1, b"late"), (1, b"ok")]
+    finally:
+        ours.close()
+        daemon.close()
+
+
+def test_exec_stream_passes_unframed_bytes_through() -> None:
+    from tilt_lsp.liveupdate.transport.docker import _ExecStream
+
+    ours, daemon = socket.socketpair()
+    try:
+        stream = _ExecStream(ours)
+        daemon.sendall(b'OCI runtime exec failed: exec: "tar": not found\r\n')
+        daemon.shutdown(socket.SHUT_WR)
+        assert (
+            b"".join(p for _, p in stream.frames()) == b'OCI runtime exec failed: exec: "tar": not found\r\n'
+        )
+    finally:
+        ours.close()
+        daemon.close()
+
+
 def test_docker_transport_satisfies_protocol() -> None:
     assert isinstance(DockerTransport(), Transport)
 
@@ -202,7 +248,7 @@ def _ids(refs: list[ContainerRef]) -> set[str]:
     return {r.id for r in refs}
 
 
-@docker
+@needs_docker
 def test_find_containers_by_tag_repo_and_id(
     transport: DockerTransport, make_container: Any, disc_images: dict[str, str]
 ) -> None:
@@ -219,7 +265,7 @@ def test_find_containers_by_tag_repo_and_id(
     assert _ids(transport.find_containers(repo)) == {c1.id, c2.id, c3.id, c4.id}
     assert _ids(transport.find_containers(f"{repo}:v1")) == {c1.id, c3.id, c4.id}
     assert _ids(transport.find_containers(f"{repo}:v2")) == {c2.id}
-    assert _ids(transport.find_containers(f"docker.io/library/{repo}:v2")) == {c2.id}
+    assert _ids(transport.find_containers(f"docker.io/{repo}:v2")) == {c2.id}
     assert _ids(transport.find_containers(disc_images["alias"])) == {c1.id, c3.id, c4.id}
     assert transport.find_containers(f"{repo}:nope") == []
     assert unrelated.id not in _ids(transport.find_containers(repo))
@@ -231,7 +277,7 @@ def test_find_containers_by_tag_repo_and_id(
     du.remove_container(exited)
 
 
-@docker
+@needs_docker
 def test_find_compose_containers(transport: DockerTransport, make_container: Any) -> None:
     project = f"proj{uuid.uuid4().hex[:6]}"
 
@@ -263,7 +309,7 @@ ODD_ENTRIES: list[tuple[str, bytes | str | None, int]] = [
     ("app/dir", None, 0o755),
     ("app/dir/plain.txt", b"plain\n", 0o644),
     ("app/with space.txt", b"space\n", 0o644),
-    ("app/ünïcødé-файл.txt", "unicode\n".encode(), 0o644),
+    ("app/ünïcødé-файл.txt", b"unicode\n", 0o644),
     ("app/-leading-dash", b"dash\n", 0o644),
     ("app/run.sh", b"#!/bin/sh\necho ran\n", 0o755),
     ("app/" + "d" * 60 + "/" + "f" * 90 + ".txt", b"long\n", 0o644),
@@ -276,7 +322,9 @@ ODD_ENTRIES: list[tuple[str, bytes | str | None, int]] = [
 
 def _check_odd_entries(c: ContainerRef) -> None:
     long_file = "/app/" + "d" * 60 + "/" + "f" * 90 + ".txt"
-    code, out = sh(c, "cat /app/dir/plain.txt '/app/with space.txt' /app/ünïcødé-файл.txt ./app/-leading-dash 2>&1")
+    code, out = sh(
+        c, "cat /app/dir/plain.txt '/app/with space.txt' /app/ünïcødé-файл.txt ./app/-leading-dash 2>&1"
+    )
     assert (code, out) == (0, "plain\nspace\nunicode\ndash\n")
     assert sh(c, f"cat {long_file}") == (0, "long\n")
     assert sh(c, "/app/run.sh") == (0, "ran\n")
@@ -288,21 +336,23 @@ def _check_odd_entries(c: ContainerRef) -> None:
     assert sh(c, "stat -c '%a %u %s' /app/empty /app/run.sh") == (0, "600 0 0\n755 0 19\n")
 
 
-@docker
+@needs_docker
 @pytest.mark.parametrize("fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT], ids=["pax", "gnu"])
 def test_extract_tar_odd_names(transport: DockerTransport, container: ContainerRef, fmt: int) -> None:
     transport.extract_tar(container, make_tar(ODD_ENTRIES, fmt))
     _check_odd_entries(container)
 
 
-@docker
+@needs_docker
 def test_extract_tar_via_archive_api(transport: DockerTransport, container: ContainerRef) -> None:
     transport.extract_tar_via_archive_api(container, make_tar(ODD_ENTRIES))
     _check_odd_entries(container)
 
 
-@docker
-def test_extract_tar_streams_file_objects_and_iterables(transport: DockerTransport, container: ContainerRef) -> None:
+@needs_docker
+def test_extract_tar_streams_file_objects_and_iterables(
+    transport: DockerTransport, container: ContainerRef
+) -> None:
     payload = os.urandom(3 * 1024 * 1024 + 17)
     archive = make_tar([("big/blob.bin", payload, 0o644)])
     transport.extract_tar(container, io.BytesIO(archive))
@@ -312,15 +362,17 @@ def test_extract_tar_streams_file_objects_and_iterables(transport: DockerTranspo
     assert sh(container, "sha256sum /big/blob.bin | cut -d' ' -f1") == (0, expected + "\n")
 
 
-@docker
+@needs_docker
 def test_extract_tar_overwrites_and_replaces(transport: DockerTransport, container: ContainerRef) -> None:
     transport.extract_tar(container, make_tar([("app/f.txt", b"v1\n", 0o644)]))
     transport.extract_tar(container, make_tar([("app/f.txt", b"version two\n", 0o644)]))
     assert sh(container, "cat /app/f.txt") == (0, "version two\n")
 
 
-@docker
-def test_extract_corrupt_archive_is_transport_error(transport: DockerTransport, container: ContainerRef) -> None:
+@needs_docker
+def test_extract_corrupt_archive_is_transport_error(
+    transport: DockerTransport, container: ContainerRef
+) -> None:
     archive = make_tar([("app/f.txt", b"x" * 5000, 0o644)])
     with pytest.raises(TransportError) as info:
         transport.extract_tar(container, archive[:1000])  # truncated mid-file
@@ -331,11 +383,13 @@ def test_extract_corrupt_archive_is_transport_error(transport: DockerTransport, 
 # ------------------------------------------------------------------- delete
 
 
-@docker
+@needs_docker
 def test_delete_20000_paths_is_chunked(
     transport: DockerTransport, container: ContainerRef, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    script = "mkdir -p /d/keep && cd /d && i=0; while [ $i -lt 20000 ]; do : > f$i; i=$((i+1)); done; : > ./-x"
+    script = (
+        "mkdir -p /d/keep && cd /d && i=0; while [ $i -lt 20000 ]; do : > f$i; i=$((i+1)); done; : > ./-x"
+    )
     assert sh(container, script)[0] == 0
     paths = [f"/d/f{i}" for i in range(20_000)] + ["/d/-x", "/d/not-there"]
 
@@ -353,7 +407,7 @@ def test_delete_20000_paths_is_chunked(
     assert sh(container, "ls -A /d") == (0, "keep\n")
 
 
-@docker
+@needs_docker
 def test_delete_collapses_descendants(
     transport: DockerTransport, container: ContainerRef, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -375,12 +429,14 @@ def test_delete_collapses_descendants(
 # --------------------------------------------------------------------- exec
 
 
-@docker
+@needs_docker
 def test_exec_run_streams_output(transport: DockerTransport, container: ContainerRef) -> None:
     seen: list[tuple[float, bytes]] = []
     start = time.monotonic()
     code = transport.exec_run(
-        container, ["sh", "-c", "echo one; sleep 1; echo two >&2"], lambda b: seen.append((time.monotonic(), b))
+        container,
+        ["sh", "-c", "echo one; sleep 1; echo two >&2"],
+        lambda b: seen.append((time.monotonic(), b)),
     )
     end = time.monotonic()
     assert code == 0
@@ -390,7 +446,7 @@ def test_exec_run_streams_output(transport: DockerTransport, container: Containe
     assert first - start < 0.9
 
 
-@docker
+@needs_docker
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
@@ -414,7 +470,7 @@ def test_exec_run_exit_codes(
     assert transport.exec_run(container, ["true"], out.append) == 0
 
 
-@docker
+@needs_docker
 def test_exec_run_uses_container_user_and_workdir(transport: DockerTransport, make_container: Any) -> None:
     image = du.build_image(f"FROM {du.BUSYBOX_IMAGE}\nWORKDIR /home/app\nUSER 1000\n")
     c = make_container(image)
@@ -423,10 +479,22 @@ def test_exec_run_uses_container_user_and_workdir(transport: DockerTransport, ma
     assert b"".join(out) == b"1000\n/home/app\n"
 
 
+@needs_docker
+def test_exec_timeout_is_transient_transport_error(container: ContainerRef) -> None:
+    t = DockerTransport(exec_timeout=0.5)
+    start = time.monotonic()
+    with pytest.raises(TransportError) as info:
+        t.exec_run(container, ["sh", "-c", "echo started; sleep 5"], lambda b: None)
+    assert time.monotonic() - start < 3
+    assert info.value.transient and "timed out" in str(info.value)
+    assert not isinstance(info.value, ContainerGone)
+    t.close()
+
+
 # ------------------------------------------------------------------- errors
 
 
-@docker
+@needs_docker
 def test_notar_image_is_tool_missing(transport: DockerTransport, make_container: Any) -> None:
     c = make_container(du.NOTAR_IMAGE)
     with pytest.raises(ToolMissing) as info:
@@ -441,8 +509,10 @@ def test_notar_image_is_tool_missing(transport: DockerTransport, make_container:
     assert sh(c, "cat /app/f.txt") == (0, "x")
 
 
-@docker
-def test_non_root_over_root_owned_files_is_permission_denied(transport: DockerTransport, make_container: Any) -> None:
+@needs_docker
+def test_non_root_over_root_owned_files_is_permission_denied(
+    transport: DockerTransport, make_container: Any
+) -> None:
     image = du.build_image(
         f"FROM {du.BUSYBOX_IMAGE}\nRUN mkdir /app && echo old > /app/file && chmod 755 /app && chmod 644 /app/file\n"
         "USER 1000\n"
@@ -458,7 +528,7 @@ def test_non_root_over_root_owned_files_is_permission_denied(transport: DockerTr
         transport.delete(c, ["/app/file"])
 
 
-@docker
+@needs_docker
 def test_read_only_rootfs_is_permission_denied(transport: DockerTransport, make_container: Any) -> None:
     c = make_container(read_only=True)
     with pytest.raises(PermissionDenied) as info:
@@ -468,7 +538,7 @@ def test_read_only_rootfs_is_permission_denied(transport: DockerTransport, make_
         transport.extract_tar_via_archive_api(c, make_tar([("app/file", b"new\n", 0o644)]))
 
 
-@docker
+@needs_docker
 def test_restart_keeps_container_filesystem(transport: DockerTransport, container: ContainerRef) -> None:
     transport.extract_tar(container, make_tar([("app/kept.txt", b"survives\n", 0o644)]))
     before = du.api().inspect_container(container.id)["State"]["StartedAt"]
@@ -480,8 +550,10 @@ def test_restart_keeps_container_filesystem(transport: DockerTransport, containe
     assert container.id in _ids(transport.find_containers(du.BUSYBOX_IMAGE))
 
 
-@docker
-def test_container_removed_during_exec_is_container_gone(transport: DockerTransport, container: ContainerRef) -> None:
+@needs_docker
+def test_container_removed_during_exec_is_container_gone(
+    transport: DockerTransport, container: ContainerRef
+) -> None:
     fired = threading.Event()
 
     def on_output(data: bytes) -> None:
@@ -494,7 +566,7 @@ def test_container_removed_during_exec_is_container_gone(transport: DockerTransp
     assert fired.is_set()
 
 
-@docker
+@needs_docker
 def test_container_removed_during_extract_is_container_gone(
     transport: DockerTransport, container: ContainerRef
 ) -> None:
@@ -510,7 +582,7 @@ def test_container_removed_during_extract_is_container_gone(
         transport.extract_tar(container, chunks())
 
 
-@docker
+@needs_docker
 def test_removed_or_stopped_container(transport: DockerTransport, make_container: Any) -> None:
     gone = make_container()
     du.remove_container(gone.id)

@@ -91,6 +91,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(args_list)
     except SystemExit as e:
         return int(e.code or 0)
+    try:
+        return _dispatch(parser, args)
+    except BrokenPipeError:
+        # Output piped into `head` and friends: not an error.
+        sys.stderr.close()
+        return 0
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "check":
         return cmd_check(args.paths, args.format, args.time_budget)
     if args.command == "model":

@@ -69,11 +69,45 @@ def suggest(word: str, candidates: Sequence[str]) -> str | None:
     return m[0] if m else None
 
 
+# Builtins that Tilt calls with whatever it is given: extra arguments are ignored, not errors.
+IGNORES_ALL_ARGS = frozenset({"k8s_context", "k8s_namespace"})
+# Builtins that silently ignore keyword arguments.
+IGNORES_KEYWORDS = frozenset({"os.path.join"})
+
+
+def keyword_hint(qualname: str, keyword: str, taken: Sequence[str] = ()) -> str | None:
+    """The run-time keyword the user probably meant by an unknown `keyword`.
+
+    A close spelling among the parameters not yet given wins; otherwise, when
+    `keyword` is the name Tilt's documentation stubs use for a parameter that the
+    runtime knows by another name (read_file(file_path=) is really `paths`), that
+    runtime name.
+    """
+    spec = param_spec(qualname)
+    if spec is None:
+        return None
+    free = [n for n in spec.names if n not in taken]
+    hint = suggest(keyword, free)
+    if hint:
+        return hint
+    fn = catalog.function(qualname)
+    if fn is None:
+        return None
+    stub = [p.name for p in fn.params if p.kind not in ("varargs", "kwargs")]
+    if keyword in stub:
+        idx = stub.index(keyword)
+        if idx < len(spec.names) and spec.names[idx] != keyword:
+            return spec.names[idx]
+    return None
+
+
 def bind(qualname: str, args: Sequence[Any], kwargs: dict[str, Any], max_positional: int | None = None) -> dict[str, Any]:
     """Return {param: value}; parameters that were not given are absent."""
     spec = param_spec(qualname)
     if spec is None:
         raise EvalError(f"{qualname}: unknown builtin")
+    if qualname in IGNORES_KEYWORDS:
+        kwargs = {}
     out: dict[str, Any] = {}
     limit = len(spec.names) if max_positional is None else max_positional
     if len(args) > limit and not spec.varargs:
@@ -91,7 +125,7 @@ def bind(qualname: str, args: Sequence[Any], kwargs: dict[str, Any], max_positio
         elif spec.kwargs:
             extra[k] = v
         else:
-            hint = suggest(k, [n for n in spec.names if n not in out])
+            hint = keyword_hint(qualname, k, list(out))
             msg = f"{qualname}: unexpected keyword argument {k}"
             if hint:
                 msg += f" (did you mean {hint}?)"

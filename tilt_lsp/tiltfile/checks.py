@@ -105,7 +105,7 @@ def run_checks(model: TiltfileModel, st: TiltState, report: Report) -> TiltfileM
 
     # k8s_resource / dc_resource naming things that do not exist.
     if not st.opaque_yaml and st.workload_fn is None:
-        names = _workload_names(model)
+        names = _workload_names(model) | {name for name, _, _ in st.custom_deploys}
         for cfg in model.k8s_resources:
             if cfg.workload and cfg.workload not in names and not _matches_any_object(cfg.workload, model):
                 near = _near(cfg.workload, sorted(names))
@@ -126,10 +126,12 @@ def run_checks(model: TiltfileModel, st: TiltState, report: Report) -> TiltfileM
                 report("TL605", msg, dc.location)
 
     # Images nobody deploys.
-    deployed = k8s_images | compose_images
-    if not st.opaque_yaml and (model.k8s_objects or model.compose) and not st.api_objects and not st.custom_kinds:
+    deployed = k8s_images | compose_images | {image_name(r) for r in st.image_deps}
+    deployed |= {image_name(sel) for _, sel, _ in st.custom_deploys if sel}
+    suppressed = {image_name(r) for r in st.suppressed_unused}
+    if not st.opaque_yaml and (model.k8s_objects or model.compose) and not st.custom_kinds:
         for img in images:
-            if image_name(img.ref) not in deployed:
+            if image_name(img.ref) not in deployed and image_name(img.ref) not in suppressed:
                 report(
                     "TL606",
                     f"Image not used in any deploy config: {img.ref!r} is built but no Kubernetes object or "

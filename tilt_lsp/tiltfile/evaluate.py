@@ -32,7 +32,7 @@ from .resources import assemble_resources
 from .syntax import MAX_FILE_BYTES, SourceFile, decode_source, parse_source
 from .tilt_api import TiltBuiltins, TiltState
 from .universe import make_universe
-from .values import Builtin, EvalError, Function, Unknown, starlark_repr
+from .values import Builtin, EvalError, Function, Unknown, freeze, starlark_repr
 
 DEFAULT_TIME_BUDGET_S = 2.0
 
@@ -182,13 +182,15 @@ class _Evaluation:
         self.interp.sources[path] = src
         for p in parsed.problems:
             self.diags.add(p.code, p.message, Location(path, p.range))
-        for p in check_names(src, parsed.module, self.predeclared.keys() | {"__file__", "__name__"}):
+        # Names bound inside statements that failed to parse must not cascade.
+        broken_names: set[str] = set()
+        for first, last in parsed.broken_lines:
+            broken_names |= _names_in_broken(src, first, last)
+        for p in check_names(src, parsed.module, self.predeclared.keys() | {"__file__", "__name__"} | broken_names):
             self.diags.add(p.code, p.message, Location(path, p.range))
         globals_: dict[str, Any] = {"__file__": path, "__name__": "__main__" if is_root else os.path.basename(path)}
-        # Names bound inside statements that failed to parse must not cascade.
-        for first, last in parsed.broken_lines:
-            for name in _names_in_broken(src, first, last):
-                globals_.setdefault(name, Unknown)
+        for name in broken_names:
+            globals_.setdefault(name, Unknown)
         self.files[path] = FileInfo(path)
         frame = Frame(path, globals_)
         self.in_progress.append(path)
@@ -312,6 +314,8 @@ class _Evaluation:
             g = self.run_file(path, False, at)
         finally:
             self.interp.stack.pop()
+        # Starlark freezes a loaded module's globals: later mutation is an error.
+        freeze(g or {})
         exports = {k: v for k, v in (g or {}).items() if not k.startswith("_")}
         self.modules[path] = exports
         return exports
@@ -362,11 +366,11 @@ class _Evaluation:
         return loc or Location(self.root, Range.of(0, 0, 0, 0))
 
     def _load_dynamic(self, module: str) -> dict[str, Any]:
-        exports = self._load_module(module, self.interp.cur_path, self._dynamic_at(), "load_dynamic")
+        exports = self._load_module(module, self.interp.exec_path, self._dynamic_at(), "load_dynamic")
         return dict(exports or {})
 
     def _include(self, module: str) -> None:
-        self._load_module(module, self.interp.cur_path, self._dynamic_at(), "include")
+        self._load_module(module, self.interp.exec_path, self._dynamic_at(), "include")
 
     # ------------------------------------------------------------------ run
 

@@ -15,6 +15,7 @@ Beyond a plain interpreter this one is built for analysis:
 from __future__ import annotations
 
 import ast
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -24,23 +25,28 @@ from typing import Any
 from .model import Location, Range, RelatedInfo
 from .syntax import SourceFile
 from .values import (
+    KEYWORD_METHODS,
     Builtin,
     EvalError,
     Function,
+    RangeValue,
+    StringView,
     Unknown,
     binary,
     check_hashable,
+    check_mutable,
     compare,
     get_attr,
     index,
     iterate,
+    iterating,
     slice_value,
     starlark_repr,
     truth,
     type_name,
 )
 
-MAX_CALL_DEPTH = 400
+MAX_CALL_DEPTH = 1000
 
 
 class BudgetExceeded(EvalError):
@@ -181,10 +187,15 @@ class Interpreter:
         self.on_error = on_error
         self.sources: dict[str, SourceFile] = {}
         self.stack: list[RelatedInfo] = []  # call sites of active calls (outermost first)
-        self.cur_path = ""
+        self.cur_path = ""  # file of the code running now (for source locations)
+        # File being executed at top level (the innermost load in progress).  Like
+        # Tilt, relative paths and os.getcwd() resolve against this file's folder,
+        # also inside a function defined in another file (tilt-dev/tilt#3700).
+        self.exec_path = ""
         self.cur_call: tuple[str, ast.AST] | None = None
         self.loader: Callable[[ast.Call, Frame], None] | None = None
         self._fn_locals: dict[int, frozenset[str]] = {}
+        self._module_names: dict[str, frozenset[str]] = {}  # top-level names of each file
         self._expr: dict[type, Callable[[Any, Frame], Any]] = {
             ast.Constant: self._constant,
             ast.Name: self._name,
@@ -239,17 +250,28 @@ class Interpreter:
 
     def _attach(self, err: EvalError, node: ast.AST) -> None:
         if getattr(err, "site", None) is None:
-            err.site = ErrorSite(self.loc(node), list(self.stack))  # type: ignore[attr-defined]
+            err.site = ErrorSite(self.loc(node), compress_stack(self.stack))  # type: ignore[attr-defined]
 
     # -------------------------------------------------------------- modules
 
     def exec_module(self, body: list[ast.stmt], frame: Frame, recover: bool = True) -> None:
         """Run top-level statements.  With recover, a failing statement is reported and skipped."""
-        saved = self.cur_path
-        self.cur_path = frame.path
+        saved, saved_exec = self.cur_path, self.exec_path
+        self.cur_path = self.exec_path = frame.path
+        self._module_names[frame.path] = frozenset(assigned_names(body))
         try:
             for stmt in body:
                 try:
+                    if isinstance(stmt, ast.Expr) and _is_load(stmt.value):
+                        assert isinstance(stmt.value, ast.Call)
+                        if self.loader is not None:
+                            try:
+                                self.loader(stmt.value, frame)
+                            except EvalError as e:
+                                # Load errors point at the module string, like Starlark's.
+                                self._attach(e, stmt.value.args[0] if stmt.value.args else stmt)
+                                raise
+                        continue
                     self.exec_stmt(stmt, frame)
                 except BudgetExceeded as e:
                     self._attach(e, stmt)
@@ -268,7 +290,7 @@ class Interpreter:
                         raise err from None
                     self.report(err)
         finally:
-            self.cur_path = saved
+            self.cur_path, self.exec_path = saved, saved_exec
 
     def report(self, err: EvalError) -> None:
         site = located(err)
@@ -301,9 +323,11 @@ class Interpreter:
     def _s_expr(self, s: ast.Expr, frame: Frame) -> None:
         v = s.value
         if _is_load(v):
-            assert isinstance(v, ast.Call)
-            if frame.locals is None and self.loader is not None:
-                self.loader(v, frame)
+            # Only a top-level load() runs (exec_module handles it); one nested in a
+            # function, loop or conditional is a compile-time error in Starlark
+            # (reported by the dialect check): bind its names to Unknown.
+            for name in assigned_names([s]):
+                self.bind(name, Unknown, frame)
             return None
         self.eval(v, frame)
         return None
@@ -335,21 +359,35 @@ class Interpreter:
             cur = self.lookup(t.id, frame)
             rhs = self.eval(s.value, frame)
             if op == "+" and isinstance(cur, list):
-                cur.extend(iterate(rhs))
+                if rhs is Unknown:
+                    self.bind(t.id, Unknown, frame)
+                    return None
+                self._list_iadd(cur, rhs)
                 return None
             self.bind(t.id, binary(op, cur, rhs), frame)
         elif isinstance(t, ast.Subscript):
+            if isinstance(t.slice, ast.Slice):
+                raise EvalError("can't assign to slice expression")
             obj = self.eval(t.value, frame)
             key = self.eval(t.slice, frame)
             rhs = self.eval(s.value, frame)
             cur = index(obj, key)
             if op == "+" and isinstance(cur, list):
-                cur.extend(iterate(rhs))
+                if rhs is not Unknown:
+                    self._list_iadd(cur, rhs)
                 return None
             self._setitem(obj, key, binary(op, cur, rhs))
         else:
             raise EvalError("invalid augmented assignment target")
         return None
+
+    @staticmethod
+    def _list_iadd(cur: list[Any], rhs: Any) -> None:
+        """``lst += iterable`` extends the list in place (Starlark accepts any iterable but a string)."""
+        if isinstance(rhs, str) or not isinstance(rhs, (list, tuple, dict, set, RangeValue, StringView)):
+            raise EvalError(f"unknown binary op: list + {type_name(rhs)}")
+        check_mutable(cur, "apply += to")
+        cur.extend(iterate(rhs))
 
     def _s_if(self, s: ast.If, frame: Frame) -> Any:
         cond = self.eval(s.test, frame)
@@ -363,17 +401,16 @@ class Interpreter:
         if it is Unknown:
             self._poison([s], frame)
             return None
-        if isinstance(it, str):
-            raise EvalError("for loop: got string, want iterable (use .elems() to iterate over characters)")
-        for x in iterate(it):
-            self.assign(s.target, x, frame)
-            sig = self.exec_block(s.body, frame)
-            if sig is _BREAK:
-                break
-            if sig is _CONTINUE:
-                continue
-            if sig is not None:
-                return sig
+        with iterating(it):
+            for x in iterate(it):
+                self.assign(s.target, x, frame)
+                sig = self.exec_block(s.body, frame)
+                if sig is _BREAK:
+                    break
+                if sig is _CONTINUE:
+                    continue
+                if sig is not None:
+                    return sig
         return None
 
     def _s_while(self, s: ast.While, frame: Frame) -> Any:
@@ -433,7 +470,7 @@ class Interpreter:
                     self.assign(e, Unknown, frame)
                 return
             if isinstance(value, str):
-                raise EvalError("got string in sequence assignment, want iterable")
+                raise EvalError("got string in sequence assignment")
             items = list(iterate(value))
             if len(items) != len(target.elts):
                 if len(items) > len(target.elts):
@@ -442,6 +479,8 @@ class Interpreter:
             for e, v in zip(target.elts, items, strict=True):
                 self.assign(e, v, frame)
         elif isinstance(target, ast.Subscript):
+            if isinstance(target.slice, ast.Slice):
+                raise EvalError("can't assign to slice expression")
             obj = self.eval(target.value, frame)
             key = self.eval(target.slice, frame)
             self._setitem(obj, key, value)
@@ -457,11 +496,10 @@ class Interpreter:
         if obj is Unknown:
             return
         if isinstance(obj, dict):
-            if type(obj).__name__ == "FrozenDict":
-                raise EvalError("cannot insert into frozen hash table")
             if key is Unknown:
                 return
             check_hashable(key)
+            check_mutable(obj, "insert into")
             obj[key] = value
         elif isinstance(obj, list):
             if key is Unknown:
@@ -471,7 +509,10 @@ class Interpreter:
             n = len(obj)
             i = key + n if key < 0 else key
             if not 0 <= i < n:
-                raise EvalError(f"list index {key} out of range [{-n}:{n}]")
+                raise EvalError(
+                    f"list index {key} out of range [{-n}:{n - 1}]" if n else f"index {key} out of range: empty list"
+                )
+            check_mutable(obj, "assign to element of")
             obj[i] = value
         else:
             raise EvalError(f"{type_name(obj)} value does not support item assignment")
@@ -493,6 +534,8 @@ class Interpreter:
         p = self.predeclared
         if name in p:
             return p[name]
+        if name in self._module_names.get(frame.path, ()):
+            raise EvalError(f"global variable {name} referenced before assignment")
         raise EvalError(f"undefined: {name}", "TL201")
 
     # ------------------------------------------------------------ expressions
@@ -635,20 +678,19 @@ class Interpreter:
             src = self.eval(g.iter, inner if i > 0 else frame)
             if src is Unknown:
                 return False
-            if isinstance(src, str):
-                raise EvalError("comprehension: got string, want iterable")
-            for x in iterate(src):
-                self.assign(g.target, x, inner)
-                ok = True
-                for cond in g.ifs:
-                    c = self.eval(cond, inner)
-                    if c is Unknown:
+            with iterating(src):
+                for x in iterate(src):
+                    self.assign(g.target, x, inner)
+                    ok = True
+                    for cond in g.ifs:
+                        c = self.eval(cond, inner)
+                        if c is Unknown:
+                            return False
+                        if not truth(c):
+                            ok = False
+                            break
+                    if ok and not loop(i + 1):
                         return False
-                    if not truth(c):
-                        ok = False
-                        break
-                if ok and not loop(i + 1):
-                    return False
             return True
 
         return loop(0)
@@ -714,6 +756,17 @@ class Interpreter:
         self.cur_call = (frame.path, n)
         try:
             return self.call(fn, args, kwargs, n, frame)
+        except EvalError as e:
+            if e.code in ("TL202", "TL205") and located(e) is None:
+                # Point at the offending keyword rather than the whole call.
+                for kw in n.keywords:
+                    if kw.arg is not None and re.search(rf'\b"?{re.escape(kw.arg)}"?(?: \(|$)', e.message):
+                        name = ast.Pass()  # just the keyword's name, as the static check reports it
+                        name.lineno, name.col_offset = kw.lineno, kw.col_offset
+                        name.end_lineno, name.end_col_offset = kw.lineno, kw.col_offset + len(kw.arg.encode())
+                        self._attach(e, name)
+                        break
+            raise
         finally:
             self.cur_call = saved
 
@@ -721,6 +774,8 @@ class Interpreter:
         if fn is Unknown:
             return Unknown
         if isinstance(fn, Builtin):
+            if fn.receiver is not None and kwargs and fn.name not in KEYWORD_METHODS:
+                raise EvalError(f"{fn.name}: unexpected keyword arguments")
             if fn.name not in _MUTATORS and _has_unknown(args, kwargs):
                 return Unknown
             try:
@@ -728,7 +783,7 @@ class Interpreter:
                     return fn.fn(fn.receiver, *args, **kwargs)
                 return fn.fn(*args, **kwargs)
             except TypeError as e:
-                raise EvalError(f"{fn.name}: {_clean_type_error(e)}", "TL302") from None
+                raise EvalError(f"{fn.name}: {_clean_type_error(e, fn.receiver is not None)}", "TL302") from None
             except RecursionError:
                 raise
             except (ValueError, OverflowError, KeyError, IndexError) as e:
@@ -782,11 +837,15 @@ class Interpreter:
         out: dict[str, Any] = {}
         n_pos = len(params)
         if len(args) > n_pos and a.vararg is None:
-            raise EvalError(
-                f"function {fn.name} accepts {'no' if n_pos == 0 else f'at most {n_pos}'} positional "
-                f"argument{'s' if n_pos != 1 else ''} ({len(args)} given)",
-                "TL204",
-            )
+            if n_pos == 0:
+                msg = f"function {fn.name} accepts no arguments ({len(args)} given)"
+            else:
+                at_most = "at most " if fn.defaults else ""
+                msg = (
+                    f"function {fn.name} accepts {at_most}{n_pos} positional "
+                    f"argument{'s' if n_pos != 1 else ''} ({len(args)} given)"
+                )
+            raise EvalError(msg, "TL204")
         for name, v in zip(params, args, strict=False):
             out[name] = v
         if a.vararg is not None:
@@ -796,12 +855,15 @@ class Interpreter:
         for k, v in kwargs.items():
             if k in params or k in kwonly:
                 if k in out:
-                    raise EvalError(f"function {fn.name} got multiple values for parameter {k}", "TL205")
+                    raise EvalError(f'function {fn.name} got multiple values for parameter "{k}"', "TL205")
                 out[k] = v
             elif a.kwarg is not None:
                 extra[k] = v
             else:
-                raise EvalError(f"function {fn.name} got an unexpected keyword argument {k}", "TL202")
+                raise EvalError(
+                    f'function {fn.name} got an unexpected keyword argument "{k}"{_did_you_mean(k, [*params, *kwonly])}',
+                    "TL202",
+                )
         n_def = len(fn.defaults)
         missing = []
         for i, name in enumerate(params):
@@ -835,6 +897,19 @@ class Interpreter:
         return self.call(fn, args, kwargs or {}, None, None)  # type: ignore[arg-type]
 
 
+MAX_RELATED = 12
+
+
+def compress_stack(stack: list[RelatedInfo]) -> list[RelatedInfo]:
+    """A call chain short enough to show: deep recursion keeps its outer and inner ends."""
+    if len(stack) <= MAX_RELATED:
+        return list(stack)
+    head, tail = stack[:4], stack[-(MAX_RELATED - 5) :]
+    hidden = len(stack) - len(head) - len(tail)
+    middle = stack[len(head)]
+    return [*head, RelatedInfo(middle.location, f"... {hidden} more calls ..."), *tail]
+
+
 def _has_unknown(args: list[Any], kwargs: dict[str, Any]) -> bool:
     for v in args:
         if v is Unknown or (isinstance(v, (list, tuple)) and any(x is Unknown for x in v)):
@@ -845,24 +920,37 @@ def _has_unknown(args: list[Any], kwargs: dict[str, Any]) -> bool:
     return False
 
 
+def _did_you_mean(word: str, candidates: list[str]) -> str:
+    import difflib
+
+    m = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f" (did you mean {m[0]}?)" if m else ""
+
+
 def _fn_name(fn: Any) -> str:
     return getattr(fn, "name", type_name(fn))
 
 
-def _clean_type_error(e: TypeError) -> str:
+def _clean_type_error(e: TypeError, method: bool = False) -> str:
+    """Turn Python's argument-binding TypeError into Starlark's wording."""
     msg = str(e)
-    # "<lambda>() takes 1 positional argument but 2 were given" -> "got too many arguments"
-    if "positional argument" in msg and "given" in msg:
-        return "wrong number of arguments"
-    if "unexpected keyword argument" in msg:
-        return "unexpected keyword argument " + msg.rsplit(" ", 1)[-1]
-    if "missing" in msg and "required" in msg:
-        return "missing required argument"
+    m = re.search(r"takes (?:from (\d+) to )?(\d+) positional arguments? but (\d+) (?:was|were) given", msg)
+    if m:
+        lo, hi, n = m.group(1), int(m.group(2)), int(m.group(3))
+        if method:  # Python counts the receiver of a method; Starlark does not.
+            hi, n = hi - 1, n - 1
+        return f"got {n} arguments, want {'at most ' if lo is not None else ''}{hi}"
+    m = re.search(r"missing \d+ required (?:positional|keyword-only) arguments?: '(\w+)'", msg)
+    if m:
+        return f"missing argument for {m.group(1)}"
+    m = re.search(r"unexpected keyword argument '(\w+)'", msg)
+    if m:
+        return f'unexpected keyword argument "{m.group(1)}"'
     return msg
 
 
 def _unary_sym(op: ast.unaryop) -> str:
-    return {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~", ast.Not: "not "}.get(op.__class__, "?")
+    return {ast.USub: "- ", ast.UAdd: "+ ", ast.Invert: "~ ", ast.Not: "not "}.get(op.__class__, "? ")
 
 
 def raise_recursion_limit() -> None:

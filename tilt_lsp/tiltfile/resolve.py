@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import catalog
-from .binding import param_spec
+from .binding import IGNORES_ALL_ARGS, IGNORES_KEYWORDS, keyword_hint, param_spec
 from .interp import assigned_names
 from .syntax import Problem, SourceFile
 
@@ -104,8 +104,8 @@ def check_names(src: SourceFile, module: ast.Module, predeclared: Iterable[str])
             return
         if isinstance(node, ast.Call):
             _check_call(src, node, globals_shadow, out)
-        for c in ast.iter_child_nodes(node):
-            visit(c, scope)
+        for child in ast.iter_child_nodes(node):
+            visit(child, scope)
 
     for stmt in module.body:
         visit(stmt, top)
@@ -131,7 +131,7 @@ def _check_call(src: SourceFile, call: ast.Call, shadowed: set[str], out: list[P
     if qual is None or qual.split(".", 1)[0] in shadowed:
         return
     fn = catalog.function(qual)
-    if fn is None:
+    if fn is None or qual in IGNORES_ALL_ARGS:
         return
     spec = param_spec(qual)
     if spec is None:
@@ -149,7 +149,7 @@ def _check_call(src: SourceFile, call: ast.Call, shadowed: set[str], out: list[P
     given = set(spec.names[:n_pos])
     unknown_kw = False
     for kw in call.keywords:
-        if kw.arg is None:
+        if kw.arg is None or qual in IGNORES_KEYWORDS:
             continue
         if kw.arg in spec.names:
             if kw.arg in given:
@@ -158,18 +158,10 @@ def _check_call(src: SourceFile, call: ast.Call, shadowed: set[str], out: list[P
                 )
             given.add(kw.arg)
         elif not spec.kwargs:
-            cands = [n for n in spec.names if n not in given]
-            hint = difflib.get_close_matches(kw.arg, cands, n=1, cutoff=0.6)
-            if not hint:
-                # A documented (stub) name that Tilt rejects at run time: point to the real one.
-                stub = [p.name for p in fn.params]
-                if kw.arg in stub:
-                    idx = stub.index(kw.arg)
-                    if idx < len(spec.names):
-                        hint = [spec.names[idx]]
+            hint = keyword_hint(qual, kw.arg, sorted(given))
             msg = f"{qual}: unexpected keyword argument {kw.arg}"
             if hint:
-                msg += f" (did you mean {hint[0]}?)"
+                msg += f" (did you mean {hint}?)"
             unknown_kw = True
             rng = src.node_range(kw)
             rng = type(rng)(rng.start, type(rng.start)(rng.start.line, rng.start.character + len(kw.arg)))

@@ -149,6 +149,25 @@ def assemble_resources(
             )
         )
 
+    # k8s_custom_deploy declares a Kubernetes resource of its own.
+    cfg_by_name = {c.workload: c for c in model.k8s_resources if c.workload}
+    for name, sel, loc in st.custom_deploys:
+        cfg = cfg_by_name.get(name)
+        imgs = tuple(ref for n, ref in image_names if sel and n == image_name(sel))
+        out.append(
+            Resource(
+                name=cfg.new_name if cfg and cfg.new_name else name,
+                type="k8s",
+                images=imgs,
+                deps=cfg.resource_deps if cfg else (),
+                port_forwards=cfg.port_forwards if cfg else (),
+                labels=cfg.labels if cfg else (),
+                trigger_mode=(cfg.trigger_mode if cfg and cfg.trigger_mode else model.trigger_mode),
+                auto_init=cfg.auto_init if cfg else True,
+                location=loc,
+            )
+        )
+
     dc_cfg = {c.name: c for c in model.dc_resources}
     for proj in model.compose:
         for svc in proj.services:

@@ -138,7 +138,11 @@ def parse_source(path: str, text: str) -> ParsedFile:
         module, problems, broken = _parse_with_recovery(src)
     except (ValueError, RecursionError, MemoryError) as e:
         module = ast.Module(body=[], type_ignores=[])
-        problems = [Problem("TL101", f"cannot parse file: {e}", src.line_range(1, 0))]
+        if isinstance(e, (RecursionError, MemoryError)):
+            why = "expressions are nested too deeply"
+        else:
+            why = str(e) or type(e).__name__
+        problems = [Problem("TL101", f"cannot parse file: {why}", src.line_range(1, 0))]
         broken = [(1, len(src.lines))]
     problems.extend(check_dialect(src, module))
     return ParsedFile(src, module, problems, broken)

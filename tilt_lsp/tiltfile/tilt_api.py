@@ -101,6 +101,9 @@ class TiltState:
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     custom_kinds: dict[str, str | None] = field(default_factory=dict)
     api_objects: list[tuple[str, str, Location | None]] = field(default_factory=list)
+    custom_deploys: list[tuple[str, str | None, Location | None]] = field(default_factory=list)
+    image_deps: set[str] = field(default_factory=set)  # refs other images build FROM / depend on
+    suppressed_unused: set[str] = field(default_factory=set)
     load_dynamic: Callable[[str], dict[str, Any]] | None = None
     include: Callable[[str], None] | None = None
 
@@ -108,8 +111,8 @@ class TiltState:
 
     @property
     def here(self) -> str:
-        """Directory of the file whose code is running (relative paths resolve here)."""
-        return os.path.dirname(self.interp.cur_path) or self.root
+        """Directory of the file being executed (relative paths resolve here, as in Tilt)."""
+        return os.path.dirname(self.interp.exec_path) or self.root
 
     def call_loc(self) -> Location | None:
         c = self.interp.cur_call
@@ -284,6 +287,25 @@ def _find_containers(spec: Any, depth: int = 0) -> list[Container]:
     return found
 
 
+def dockerfile_image_refs(text: str) -> set[str]:
+    """Image refs a Dockerfile builds on: FROM <ref> and COPY --from=<ref>."""
+    out: set[str] = set()
+    for raw in text.splitlines():
+        words = raw.strip().split()
+        if not words:
+            continue
+        head = words[0].upper()
+        if head == "FROM":
+            refs = [w for w in words[1:] if not w.startswith("--")]
+            if refs:
+                out.add(refs[0])
+        elif head == "COPY":
+            for w in words[1:]:
+                if w.startswith("--from="):
+                    out.add(w[len("--from="):])
+    return out
+
+
 # ------------------------------------------------------------------ live update
 
 
@@ -433,6 +455,9 @@ class TiltBuiltins:
             tiltfile_dir=st.here,
         )
         self._add_image(img)
+        text = df_text if df_text is not None else (st.read_text(dockerfile) if dockerfile else None)
+        if text:
+            st.image_deps.update(dockerfile_image_refs(text))
 
     def _add_image(self, img: Image) -> None:
         st = self.st
@@ -447,6 +472,7 @@ class TiltBuiltins:
         ref = _s("custom_build", "ref", a["ref"])
         command = _cmd("custom_build", "command", a.get("command"))
         deps = [st.abspath(p) for p in _str_list("custom_build", "deps", a.get("deps"))]
+        st.image_deps.update(_str_list("custom_build", "image_deps", a.get("image_deps")))
         lu = build_live_update(st, "custom_build", a.get("live_update"), st.arg_loc("live_update"))
         img = Image(
             ref=ref,
@@ -662,6 +688,7 @@ class TiltBuiltins:
         deps = [st.abspath(p) for p in _str_list("k8s_custom_deploy", "deps", a.get("deps"))]
         lu = build_live_update(st, "k8s_custom_deploy", lu_value, st.arg_loc("live_update"))
         st.api_objects.append(("k8s_custom_deploy", name, st.call_loc()))
+        st.custom_deploys.append((name, _s("k8s_custom_deploy", "image_selector", sel) if sel else None, st.call_loc()))
         if lu is not None and sel:
             st.images.append(
                 Image(
@@ -838,7 +865,13 @@ class TiltBuiltins:
                         if build.get("dockerfile"):
                             dockerfile = os.path.normpath(os.path.join(ctx, str(build["dockerfile"])))
                     image = sdef.get("image")
-                    services = [s for s in services if s.name != str(sname)]
+                    prev = next((s for s in services if s.name == str(sname)), None)
+                    if prev is not None:
+                        # Later compose files merge into earlier ones, key by key.
+                        services.remove(prev)
+                        image = image or prev.image
+                        ctx = ctx or prev.build_context
+                        dockerfile = dockerfile or prev.dockerfile
                     services.append(ComposeService(str(sname), str(image) if image else None, ctx, dockerfile, pname))
         st.compose.append(ComposeProject(tuple(paths), pname, tuple(services), st.call_loc()))
 
@@ -980,6 +1013,12 @@ class TiltBuiltins:
         if self.st.team_set:
             raise EvalError("team_id set multiple times")
         self.st.team_set = True
+
+    def update_settings(self, *args: Any, **kwargs: Any) -> None:
+        a = self._b("update_settings", args, kwargs)
+        self.st.suppressed_unused.update(
+            _str_list("update_settings", "suppress_unused_image_warnings", a.get("suppress_unused_image_warnings"))
+        )
 
     def watch_settings(self, *args: Any, **kwargs: Any) -> None:
         a = self._b("watch_settings", args, kwargs)
@@ -1181,6 +1220,7 @@ class TiltBuiltins:
             "trigger_mode": self.trigger_mode,
             "set_team": self.set_team,
             "watch_settings": self.watch_settings,
+            "update_settings": self.update_settings,
             "struct": self.struct,
             "module": self.module,
             "fail": self.fail,

@@ -8,7 +8,10 @@ Tilt-specific values (Blob, steps, structs, modules) are small classes.
 
 from __future__ import annotations
 
+import math
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -104,11 +107,20 @@ class Step:
         return f"live_update_{self.kind}_step"
 
     def __repr__(self) -> str:
+        # The wording Tilt uses when it prints a step value (e.g. in "created but not used").
+        a = self.args
         if self.kind == "sync":
-            return f"sync({self.args.get('local')!r}, {self.args.get('remote')!r})"
+            return f"sync step: '{a.get('local')}'->'{a.get('remote')}'"
         if self.kind == "run":
-            return f"run({self.args.get('cmd')!r})"
-        return f"{self.kind}()"
+            argv = tuple(a.get("argv") or ())
+            cmd = argv[2] if len(argv) == 3 and argv[:2] == ("sh", "-c") else " ".join(argv)
+            text = f"run step: {_quote(cmd)}"
+            if a.get("triggers"):
+                text += f" (triggers: {'; '.join(a['triggers'])})"
+            return text
+        if self.kind == "fall_back_on":
+            return f"fall_back_on step: [{' '.join(a.get('paths') or ())}]"
+        return f"{self.kind} step"
 
 
 @dataclass
@@ -160,6 +172,136 @@ class FrozenDict(dict[Any, Any]):
     """Result of load_dynamic(): a read-only dict."""
 
 
+class StringView:
+    """What "s".elems(), .codepoints(), .elem_ords() and .codepoint_ords() return.
+
+    Like Starlark's, these are iterable views, not lists: ``list(s.elems())``
+    makes a list.  ``elems``/``elem_ords`` views also have len() and indexing.
+    """
+
+    __slots__ = ("s", "kind")
+
+    def __init__(self, s: str, kind: str) -> None:
+        self.s = s
+        self.kind = kind  # elems | codepoints | elem_ords | codepoint_ords
+
+    @property
+    def type_name(self) -> str:
+        return "string.elems" if self.kind in ("elems", "elem_ords") else "string.codepoints"
+
+    @property
+    def indexable(self) -> bool:
+        return self.kind in ("elems", "elem_ords")
+
+    def items(self) -> list[Any]:
+        if self.kind == "elem_ords":
+            return list(self.s.encode("utf-8"))
+        if self.kind == "codepoint_ords":
+            return [ord(c) for c in self.s]
+        return list(self.s)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StringView) and other.s == self.s and other.kind == self.kind
+
+    def __hash__(self) -> int:
+        return hash((self.s, self.kind))
+
+    def __repr__(self) -> str:
+        return f"{_quote(self.s)}.{self.kind}()"
+
+
+# ------------------------------------------------------------ mutability
+#
+# Starlark forbids mutating a list/dict/set while it is being iterated, and
+# freezes the globals of a loaded module.  Our containers are plain Python
+# objects, so both facts are kept in side tables keyed by id().  Evaluation of
+# one Tiltfile runs on its own thread, which makes thread-local tables
+# naturally per-evaluation.
+
+_mut = threading.local()
+
+
+def _iterating() -> dict[int, int]:
+    d: dict[int, int] | None = getattr(_mut, "iterating", None)
+    if d is None:
+        d = {}
+        _mut.iterating = d
+    return d
+
+
+def _frozen() -> dict[int, Any]:
+    d: dict[int, Any] | None = getattr(_mut, "frozen", None)
+    if d is None:
+        d = {}
+        _mut.frozen = d
+    return d
+
+
+def reset_mutability() -> None:
+    """Forget all frozen values and iteration locks (start of an evaluation)."""
+    _mut.iterating = {}
+    _mut.frozen = {}
+
+
+@contextmanager
+def iterating(v: Any) -> Iterator[None]:
+    """Mark container v as being iterated while the block runs."""
+    if not isinstance(v, (list, dict, set)):
+        yield
+        return
+    locks = _iterating()
+    k = id(v)
+    locks[k] = locks.get(k, 0) + 1
+    try:
+        yield
+    finally:
+        n = locks.get(k, 1) - 1
+        if n:
+            locks[k] = n
+        else:
+            locks.pop(k, None)
+
+
+def is_frozen(v: Any) -> bool:
+    return isinstance(v, FrozenDict) or id(v) in _frozen()
+
+
+def check_mutable(v: Any, verb: str, fname: str = "") -> None:
+    """Raise Starlark's error when v may not be changed now (frozen, or being iterated)."""
+    prefix = f"{fname}: " if fname else ""
+    what = "hash table" if isinstance(v, (dict, set)) else type_name(v)
+    if is_frozen(v):
+        raise EvalError(f"{prefix}cannot {verb} frozen {what}")
+    if id(v) in _iterating():
+        raise EvalError(f"{prefix}cannot {verb} {what} during iteration")
+
+
+def freeze(v: Any) -> None:
+    """Deep-freeze v (what happens to a loaded module's globals)."""
+    seen: set[int] = set()
+    todo = [v]
+    frozen = _frozen()
+    while todo:
+        x = todo.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, dict):
+            frozen[id(x)] = x  # keep it alive so the id stays unique
+            todo.extend(x.keys())
+            todo.extend(x.values())
+        elif isinstance(x, (list, set)):
+            frozen[id(x)] = x
+            todo.extend(x)
+        elif isinstance(x, tuple):
+            todo.extend(x)
+        elif isinstance(x, Struct):
+            todo.extend(x.fields.values())
+        elif isinstance(x, Function):
+            todo.extend(x.defaults)
+            todo.extend(x.kw_defaults)
+
+
 # --------------------------------------------------------------------- inspection
 
 
@@ -170,7 +312,7 @@ def type_name(v: Any) -> str:
     name = _TYPE_NAMES.get(t)
     if name is not None:
         return name
-    if isinstance(v, (Struct, TiltObject, Step)):
+    if isinstance(v, (Struct, TiltObject, Step, StringView)):
         return v.type_name
     if isinstance(v, Module):
         return "module"
@@ -243,7 +385,13 @@ def starlark_repr(v: Any, _depth: int = 0) -> str:
         return "True"
     if v is False:
         return "False"
-    if isinstance(v, (int, float)):
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "+inf" if v > 0 else "-inf"
+        if math.isnan(v):
+            return "nan"
+        return repr(v)
+    if isinstance(v, int):
         return repr(v)
     if isinstance(v, list):
         return "[" + ", ".join(starlark_repr(x, _depth + 1) for x in v) + "]"
@@ -272,7 +420,11 @@ def starlark_str(v: Any) -> str:
     return starlark_repr(v)
 
 
-def iterate(v: Any) -> Iterable[Any]:
+def iterate(v: Any, fname: str = "") -> Iterable[Any]:
+    """The elements of an iterable value (a snapshot).  Strings are not iterable in Starlark.
+
+    With fname, the error names the builtin whose argument was wrong.
+    """
     if isinstance(v, (list, tuple)):
         return list(v)
     if isinstance(v, dict):
@@ -281,7 +433,13 @@ def iterate(v: Any) -> Iterable[Any]:
         return list(v)
     if isinstance(v, RangeValue):
         return v.r
-    raise EvalError(f"got {type_name(v)}, want iterable")
+    if isinstance(v, StringView):
+        return v.items()
+    if fname:
+        raise EvalError(f"{fname}: for parameter 1: got {type_name(v)}, want iterable")
+    if isinstance(v, str):
+        raise EvalError("string value is not iterable (use .elems() to iterate over its characters)")
+    raise EvalError(f"{type_name(v)} value is not iterable")
 
 
 def length(v: Any) -> int:
@@ -289,6 +447,8 @@ def length(v: Any) -> int:
         return len(v)
     if isinstance(v, RangeValue):
         return len(v.r)
+    if isinstance(v, StringView) and v.indexable:
+        return len(v.items())
     if isinstance(v, Blob):
         raise EvalError("len: value of type blob has no len (convert it with str() first)")
     raise EvalError(f"len: value of type {type_name(v)} has no len")
@@ -393,7 +553,7 @@ def compare(op: str, a: Any, b: Any) -> Any:
     if op == "not in":
         return not contains(b, a)
     if not (_is_num(a) and _is_num(b)) and type(a) is not type(b):
-        raise EvalError(f"unsupported comparison: {type_name(a)} {op} {type_name(b)}")
+        raise EvalError(f"{type_name(a)} {op} {type_name(b)} not implemented")
     if type(a) not in (int, float, str, list, tuple, bool, bytes):
         raise EvalError(f"{type_name(a)} {op} {type_name(b)} not implemented")
     try:
@@ -406,7 +566,7 @@ def compare(op: str, a: Any, b: Any) -> Any:
         if op == ">=":
             return a >= b
     except TypeError:
-        raise EvalError(f"unsupported comparison: {type_name(a)} {op} {type_name(b)}") from None
+        raise EvalError(f"{type_name(a)} {op} {type_name(b)} not implemented") from None
     raise EvalError(f"unknown comparison {op}")
 
 
@@ -415,6 +575,11 @@ def equal(a: Any, b: Any) -> bool:
         return type(a) is type(b) and a == b
     if isinstance(a, Blob) or isinstance(b, Blob):
         return a is b
+    if isinstance(a, RangeValue) and isinstance(b, RangeValue):
+        ra, rb = a.r, b.r
+        if len(ra) != len(rb):
+            return False
+        return len(ra) == 0 or (ra[0] == rb[0] and (len(ra) == 1 or ra.step == rb.step))
     try:
         return bool(a == b)
     except Exception:
@@ -445,14 +610,18 @@ def index(v: Any, key: Any) -> Any:
             return v[key]
         except KeyError:
             raise EvalError(f"key {starlark_repr(key)} not in dict") from None
-    if isinstance(v, (list, tuple, str, RangeValue)):
+    if isinstance(v, (list, tuple, str, RangeValue)) or (isinstance(v, StringView) and v.indexable):
         if not isinstance(key, int) or isinstance(key, bool):
             raise EvalError(f"{type_name(v)} index: got {type_name(key)}, want int")
-        seq = v.r if isinstance(v, RangeValue) else v
+        seq: Any = v.r if isinstance(v, RangeValue) else v.items() if isinstance(v, StringView) else v
         n = len(seq)
         i = key + n if key < 0 else key
         if i < 0 or i >= n:
-            raise EvalError(f"index {key} out of range [{-n}:{n}]" if n else f"index {key} out of range: empty {type_name(v)}")
+            raise EvalError(
+                f"{type_name(v)} index {key} out of range [{-n}:{n - 1}]"
+                if n
+                else f"index {key} out of range: empty {type_name(v)}"
+            )
         return seq[i]
     if isinstance(v, Blob):
         raise EvalError("unhandled index operation blob[...] (convert it with str() first)")
@@ -500,7 +669,7 @@ def format_percent(fmt: str, arg: Any) -> str:
             continue
         i += 1
         if i >= n:
-            raise EvalError("incomplete format")
+            raise EvalError("not enough arguments for format string" if not args else "incomplete format")
         key = None
         if fmt[i] == "(":
             j = fmt.find(")", i)
@@ -519,7 +688,7 @@ def format_percent(fmt: str, arg: Any) -> str:
             if mapping is None:
                 raise EvalError("format requires a mapping")
             if key not in mapping:
-                raise EvalError(f"key {_quote(key)} not in dict")
+                raise EvalError(f"key not found: {key}")
             val = mapping[key]
         else:
             if ai >= len(args):
@@ -563,20 +732,20 @@ def format_braces(fmt: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) ->
                 continue
             j = fmt.find("}", i)
             if j < 0:
-                raise EvalError("format: unmatched '{' in format string")
+                raise EvalError("format: unmatched '{' in format")
             field_ = fmt[i + 1 : j]
             i = j + 1
             conv = "s"
             if "!" in field_:
                 field_, conv = field_.split("!", 1)
             if ":" in field_:
-                raise EvalError("format spec features not supported in replacement fields")
+                raise EvalError(f"format spec features not supported in replacement fields: {field_.split(':', 1)[1]}")
             if field_ == "":
                 if mode == "manual":
                     raise EvalError("format: cannot switch from manual field specification to automatic field numbering")
                 mode = "auto"
                 if auto >= len(args):
-                    raise EvalError(f"format: index {auto} out of range")
+                    raise EvalError("format: tuple index out of range")
                 val = args[auto]
                 auto += 1
             elif field_.isdigit():
@@ -585,7 +754,7 @@ def format_braces(fmt: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) ->
                 mode = "manual"
                 k = int(field_)
                 if k >= len(args):
-                    raise EvalError(f"format: index {k} out of range")
+                    raise EvalError("format: tuple index out of range")
                 val = args[k]
             else:
                 if field_ not in kwargs:
@@ -620,88 +789,152 @@ def _want_str(name: str, v: Any) -> str:
     raise EvalError(f"{name}: got {type_name(v)}, want string")
 
 
-def _s_split(s: str, sep: Any = None, maxsplit: int = -1) -> list[str]:
+def _want_int(name: str, v: Any) -> int:
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    raise EvalError(f"{name}: got {type_name(v)}, want int")
+
+
+def _opt_int(name: str, v: Any) -> int | None:
+    return None if v is None else _want_int(name, v)
+
+
+def _range_args(name: str, a: tuple[Any, ...]) -> tuple[int | None, int | None]:
+    if len(a) > 2:
+        raise EvalError(f"{name}: got {len(a) + 1} arguments, want at most 3")
+    start = _opt_int(name, a[0]) if a else None
+    end = _opt_int(name, a[1]) if len(a) > 1 else None
+    return start, end
+
+
+def _s_split(s: str, sep: Any = None, maxsplit: Any = -1) -> list[str]:
     if sep is not None:
         _want_str("split", sep)
         if sep == "":
             raise EvalError("split: empty separator")
-    return s.split(sep, maxsplit)
+    return s.split(sep, _want_int("split", maxsplit))
 
 
-def _s_rsplit(s: str, sep: Any = None, maxsplit: int = -1) -> list[str]:
-    if sep is not None and sep == "":
-        raise EvalError("rsplit: empty separator")
-    return s.rsplit(sep, maxsplit)
+def _s_rsplit(s: str, sep: Any = None, maxsplit: Any = -1) -> list[str]:
+    if sep is not None:
+        _want_str("rsplit", sep)
+        if sep == "":
+            raise EvalError("rsplit: empty separator")
+    return s.rsplit(sep, _want_int("rsplit", maxsplit))
 
 
 def _s_join(s: str, iterable: Any) -> str:
     parts = []
-    for x in iterate(iterable):
+    for x in iterate(iterable, "join"):
         if not isinstance(x, str):
             raise EvalError(f"join: in list, want string, got {type_name(x)}")
         parts.append(x)
     return s.join(parts)
 
 
-def _s_index(s: str, sub: str, *a: Any) -> int:
-    r = s.find(sub, *a)
+def _s_find(s: str, sub: Any, *a: Any) -> int:
+    return s.find(_want_str("find", sub), *_range_args("find", a))
+
+
+def _s_rfind(s: str, sub: Any, *a: Any) -> int:
+    return s.rfind(_want_str("rfind", sub), *_range_args("rfind", a))
+
+
+def _s_index(s: str, sub: Any, *a: Any) -> int:
+    r = s.find(_want_str("index", sub), *_range_args("index", a))
     if r < 0:
-        raise EvalError("substring not found")
+        raise EvalError("index: substring not found")
     return r
 
 
-def _s_rindex(s: str, sub: str, *a: Any) -> int:
-    r = s.rfind(sub, *a)
+def _s_rindex(s: str, sub: Any, *a: Any) -> int:
+    r = s.rfind(_want_str("rindex", sub), *_range_args("rindex", a))
     if r < 0:
-        raise EvalError("substring not found")
+        raise EvalError("rindex: substring not found")
     return r
+
+
+def _s_count(s: str, sub: Any, *a: Any) -> int:
+    return s.count(_want_str("count", sub), *_range_args("count", a))
+
+
+def _affix(name: str, v: Any) -> str | tuple[str, ...]:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, tuple) and all(isinstance(x, str) for x in v):
+        return v
+    raise EvalError(f"{name}: got {type_name(v)}, want string or tuple of string")
 
 
 def _s_startswith(s: str, prefix: Any, *a: Any) -> bool:
-    if isinstance(prefix, tuple):
-        return s.startswith(tuple(_want_str("startswith", p) for p in prefix), *a)
-    return s.startswith(_want_str("startswith", prefix), *a)
+    return s.startswith(_affix("startswith", prefix), *_range_args("startswith", a))
 
 
 def _s_endswith(s: str, suffix: Any, *a: Any) -> bool:
-    if isinstance(suffix, tuple):
-        return s.endswith(tuple(_want_str("endswith", p) for p in suffix), *a)
-    return s.endswith(_want_str("endswith", suffix), *a)
+    return s.endswith(_affix("endswith", suffix), *_range_args("endswith", a))
 
 
-def _s_replace(s: str, old: str, new: str, count: int = -1) -> str:
-    return s.replace(_want_str("replace", old), _want_str("replace", new), count)
+def _s_replace(s: str, old: Any, new: Any, count: Any = -1) -> str:
+    return s.replace(_want_str("replace", old), _want_str("replace", new), _want_int("replace", count))
 
 
-def _s_splitlines(s: str, keepends: bool = False) -> list[str]:
-    return s.splitlines(keepends)
+def _s_splitlines(s: str, keepends: Any = False) -> list[str]:
+    # Starlark splits at "\n" only (not at "\r", "\v", ... as Python does).
+    if s == "":
+        return []
+    parts = s.split("\n")
+    if parts[-1] == "":
+        parts.pop()
+        ends = ["\n"] * len(parts)
+    else:
+        ends = ["\n"] * (len(parts) - 1) + [""]
+    if truth(keepends):
+        return [p + e for p, e in zip(parts, ends, strict=True)]
+    return parts
 
 
 def _s_format(s: str, *args: Any, **kwargs: Any) -> str:
     return format_braces(s, args, kwargs)
 
 
-def _s_elems(s: str) -> list[str]:
-    return list(s)
-
-
-def _s_codepoint_ords(s: str) -> list[int]:
-    return [ord(c) for c in s]
+def _s_partition(name: str, s: str, sep: Any, right: bool) -> tuple[str, str, str]:
+    sep = _want_str(name, sep)
+    if sep == "":
+        raise EvalError(f"{name}: empty separator")
+    return s.rpartition(sep) if right else s.partition(sep)
 
 
 def _strip_arg(name: str, chars: Any) -> str | None:
-    return None if chars is None else _want_str(name, chars)
+    if chars is None:
+        return None
+    if not isinstance(chars, str):
+        raise EvalError(f"{name}: for parameter 1: got {type_name(chars)}, want string")
+    return chars
+
+
+def _s_title(s: str) -> str:
+    # Upper-case the first letter of each run of letters, lower-case the rest.
+    out = []
+    prev_letter = False
+    for ch in s:
+        if ch.isalpha():
+            out.append(ch.lower() if prev_letter else ch.upper())
+            prev_letter = True
+        else:
+            out.append(ch)
+            prev_letter = False
+    return "".join(out)
 
 
 STR_METHODS: dict[str, Method] = {
     "capitalize": lambda s: s[:1].upper() + s[1:].lower(),
-    "count": lambda s, sub, *a: s.count(_want_str("count", sub), *a),
-    "elems": _s_elems,
-    "codepoints": _s_elems,
-    "elem_ords": lambda s: list(s.encode("utf-8")),
-    "codepoint_ords": _s_codepoint_ords,
+    "codepoint_ords": lambda s: StringView(s, "codepoint_ords"),
+    "codepoints": lambda s: StringView(s, "codepoints"),
+    "count": _s_count,
+    "elem_ords": lambda s: StringView(s, "elem_ords"),
+    "elems": lambda s: StringView(s, "elems"),
     "endswith": _s_endswith,
-    "find": lambda s, sub, *a: s.find(_want_str("find", sub), *a),
+    "find": _s_find,
     "format": _s_format,
     "index": _s_index,
     "isalnum": lambda s: s.isalnum(),
@@ -714,64 +947,75 @@ STR_METHODS: dict[str, Method] = {
     "join": _s_join,
     "lower": lambda s: s.lower(),
     "lstrip": lambda s, chars=None: s.lstrip(_strip_arg("lstrip", chars)),
-    "partition": lambda s, sep: s.partition(_want_str("partition", sep)),
+    "partition": lambda s, sep: _s_partition("partition", s, sep, False),
     "removeprefix": lambda s, p: s.removeprefix(_want_str("removeprefix", p)),
     "removesuffix": lambda s, p: s.removesuffix(_want_str("removesuffix", p)),
     "replace": _s_replace,
-    "rfind": lambda s, sub, *a: s.rfind(_want_str("rfind", sub), *a),
+    "rfind": _s_rfind,
     "rindex": _s_rindex,
-    "rpartition": lambda s, sep: s.rpartition(_want_str("rpartition", sep)),
+    "rpartition": lambda s, sep: _s_partition("rpartition", s, sep, True),
     "rsplit": _s_rsplit,
     "rstrip": lambda s, chars=None: s.rstrip(_strip_arg("rstrip", chars)),
     "split": _s_split,
     "splitlines": _s_splitlines,
     "startswith": _s_startswith,
     "strip": lambda s, chars=None: s.strip(_strip_arg("strip", chars)),
-    "title": lambda s: s.title(),
+    "title": _s_title,
     "upper": lambda s: s.upper(),
 }
 
 
 def _l_append(lst: list[Any], x: Any) -> None:
+    check_mutable(lst, "append to", "append")
     lst.append(x)
 
 
 def _l_extend(lst: list[Any], it: Any) -> None:
-    lst.extend(iterate(it))
+    check_mutable(lst, "extend", "extend")
+    lst.extend(iterate(it, "extend"))
 
 
 def _l_index(lst: list[Any], x: Any, *a: Any) -> int:
-    start = a[0] if a else 0
-    end = a[1] if len(a) > 1 else len(lst)
-    for i in range(start if start >= 0 else max(0, len(lst) + start), min(end, len(lst))):
+    start, end = _range_args("index", a)
+    n = len(lst)
+    lo, hi, _ = slice(start, end).indices(n)
+    for i in range(lo, hi):
         if equal(lst[i], x):
             return i
-    raise EvalError(f"index: value {starlark_repr(x)} not in list")
+    raise EvalError("index: value not in list")
 
 
-def _l_insert(lst: list[Any], i: int, x: Any) -> None:
-    lst.insert(i, x)
+def _l_insert(lst: list[Any], i: Any, x: Any) -> None:
+    check_mutable(lst, "insert into", "insert")
+    lst.insert(_want_int("insert", i), x)
 
 
 def _l_pop(lst: list[Any], *a: Any) -> Any:
-    if not lst:
-        raise EvalError("pop: list is empty")
-    try:
-        return lst.pop(*a)
-    except IndexError:
-        raise EvalError(f"pop: index {a[0]} out of range") from None
+    check_mutable(lst, "pop from", "pop")
+    if len(a) > 1:
+        raise EvalError(f"pop: got {len(a)} arguments, want at most 1")
+    n = len(lst)
+    i = _want_int("pop", a[0]) if a else -1
+    j = i + n if i < 0 else i
+    if not 0 <= j < n:
+        if n == 0:
+            raise EvalError(f"pop: index {i} out of range: empty list")
+        raise EvalError(f"pop: list index {i} out of range [{-n}:{n - 1}]")
+    return lst.pop(j)
 
 
 def _l_remove(lst: list[Any], x: Any) -> None:
+    check_mutable(lst, "remove from", "remove")
     for i, y in enumerate(lst):
         if equal(x, y):
             del lst[i]
             return
-    raise EvalError(f"remove: element {starlark_repr(x)} not found")
+    raise EvalError("remove: element not found")
 
 
-def _l_clear(c: Any) -> None:
-    c.clear()
+def _l_clear(lst: list[Any]) -> None:
+    check_mutable(lst, "clear", "clear")
+    lst.clear()
 
 
 LIST_METHODS: dict[str, Method] = {
@@ -793,15 +1037,17 @@ def _d_get(d: dict[Any, Any], k: Any, default: Any = None) -> Any:
 
 
 def _d_pop(d: dict[Any, Any], k: Any, default: Any = _MISSING) -> Any:
+    check_mutable(d, "delete from", "pop")
     check_hashable(k)
     if k in d:
         return d.pop(k)
     if default is _MISSING:
-        raise EvalError(f"pop: missing key {starlark_repr(k)}")
+        raise EvalError("pop: missing key")
     return default
 
 
 def _d_popitem(d: dict[Any, Any]) -> tuple[Any, Any]:
+    check_mutable(d, "delete from", "popitem")
     if not d:
         raise EvalError("popitem: empty dict")
     k = next(iter(d))
@@ -810,10 +1056,15 @@ def _d_popitem(d: dict[Any, Any]) -> tuple[Any, Any]:
 
 def _d_setdefault(d: dict[Any, Any], k: Any, default: Any = None) -> Any:
     check_hashable(k)
-    return d.setdefault(k, default)
+    if k in d:
+        return d[k]
+    check_mutable(d, "insert into", "setdefault")
+    d[k] = default
+    return default
 
 
 def _d_update(d: dict[Any, Any], *args: Any, **kwargs: Any) -> None:
+    check_mutable(d, "insert into", "update")
     if len(args) > 1:
         raise EvalError(f"update: got {len(args)} arguments, want at most 1")
     if args:
@@ -821,16 +1072,27 @@ def _d_update(d: dict[Any, Any], *args: Any, **kwargs: Any) -> None:
         if isinstance(src, dict):
             d.update(src)
         else:
-            for pair in iterate(src):
-                if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-                    raise EvalError("dictionary update sequence element has wrong length")
+            for i, pair in enumerate(iterate(src, "update")):
+                if not isinstance(pair, (list, tuple)):
+                    raise EvalError(
+                        f"update: dictionary update sequence element #{i} is not iterable ({type_name(pair)})"
+                    )
+                if len(pair) != 2:
+                    raise EvalError(
+                        f"update: dictionary update sequence element #{i} has length {len(pair)}, want 2"
+                    )
                 check_hashable(pair[0])
                 d[pair[0]] = pair[1]
     d.update(kwargs)
 
 
+def _d_clear(d: dict[Any, Any]) -> None:
+    check_mutable(d, "clear", "clear")
+    d.clear()
+
+
 DICT_METHODS: dict[str, Method] = {
-    "clear": _l_clear,
+    "clear": _d_clear,
     "get": _d_get,
     "items": lambda d: [(k, v) for k, v in d.items()],
     "keys": lambda d: list(d.keys()),
@@ -842,37 +1104,76 @@ DICT_METHODS: dict[str, Method] = {
 }
 
 
+def _set_of(name: str, v: Any) -> set[Any]:
+    items = list(iterate(v, name))
+    for x in items:
+        check_hashable(x)
+    return set(items)
+
+
 def _set_add(s: set[Any], x: Any) -> None:
     check_hashable(x)
+    if x in s:
+        return
+    check_mutable(s, "insert into", "add")
     s.add(x)
 
 
 def _set_remove(s: set[Any], x: Any) -> None:
+    check_hashable(x)
+    check_mutable(s, "delete from", "remove")
     if x not in s:
-        raise EvalError(f"remove: missing key {starlark_repr(x)}")
+        raise EvalError("remove: missing key")
     s.remove(x)
 
 
+def _set_discard(s: set[Any], x: Any) -> None:
+    check_hashable(x)
+    if x in s:
+        check_mutable(s, "delete from", "discard")
+        s.discard(x)
+
+
 def _set_pop(s: set[Any]) -> Any:
+    check_mutable(s, "delete from", "pop")
     if not s:
         raise EvalError("pop: empty set")
-    return s.pop()
+    x = next(iter(s))
+    s.remove(x)
+    return x
 
 
+def _set_clear(s: set[Any]) -> None:
+    check_mutable(s, "clear", "clear")
+    s.clear()
+
+
+def _set_update(s: set[Any], *others: Any) -> None:
+    check_mutable(s, "insert into", "update")
+    for o in others:
+        s.update(_set_of("update", o))
+
+
+# Tilt's go.starlark.net (May 2024) only has set.union; the other methods of
+# today's Starlark spec are accepted too (they are harmless and are what
+# users read in the spec).
 SET_METHODS: dict[str, Method] = {
     "add": _set_add,
-    "clear": _l_clear,
-    "difference": lambda s, *o: s.difference(*[set(iterate(x)) for x in o]),
-    "discard": lambda s, x: s.discard(x),
-    "intersection": lambda s, *o: s.intersection(*[set(iterate(x)) for x in o]),
-    "issubset": lambda s, o: s.issubset(set(iterate(o))),
-    "issuperset": lambda s, o: s.issuperset(set(iterate(o))),
+    "clear": _set_clear,
+    "difference": lambda s, *o: s.difference(*[_set_of("difference", x) for x in o]),
+    "discard": _set_discard,
+    "intersection": lambda s, *o: s.intersection(*[_set_of("intersection", x) for x in o]),
+    "issubset": lambda s, o: s.issubset(_set_of("issubset", o)),
+    "issuperset": lambda s, o: s.issuperset(_set_of("issuperset", o)),
     "pop": _set_pop,
     "remove": _set_remove,
-    "symmetric_difference": lambda s, o: s.symmetric_difference(set(iterate(o))),
-    "union": lambda s, *o: s.union(*[set(iterate(x)) for x in o]),
-    "update": lambda s, *o: s.update(*[set(iterate(x)) for x in o]),
+    "symmetric_difference": lambda s, o: s.symmetric_difference(_set_of("symmetric_difference", o)),
+    "union": lambda s, *o: s.union(*[_set_of("union", x) for x in o]),
+    "update": _set_update,
 }
+
+# Methods that accept keyword arguments; all others are positional-only in Starlark.
+KEYWORD_METHODS = frozenset({"format", "update"})
 
 
 def methods_for(v: Any) -> dict[str, Method] | None:
@@ -906,8 +1207,6 @@ def get_attr(v: Any, name: str) -> Any:
         fn = m.get(name)
         if fn is None:
             raise EvalError(f"{type_name(v)} has no .{name} field or method")
-        if isinstance(v, FrozenDict) and name in ("clear", "pop", "popitem", "setdefault", "update"):
-            raise EvalError(f"cannot {name} frozen dict")
         return Builtin(name, fn, receiver=v)
     if isinstance(v, (Struct, TiltObject)):
         if name in v.fields:

@@ -2,7 +2,8 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { DidSaveTextDocumentNotification, type LanguageClient, State } from 'vscode-languageclient/node';
-import { LIVE_UPDATE_NOTIFICATION, LiveUpdateView } from './liveUpdateView';
+import { CLIENT_COMMANDS, LIVE_UPDATE_NOTIFICATION, SERVER_COMMANDS } from './contract';
+import { LiveUpdateView } from './liveUpdateView';
 import { findOnPath } from './platform';
 import { installProgressHandler } from './progress';
 import { onPythonInterpreterChanged, pythonExtensionCommand } from './python';
@@ -17,24 +18,6 @@ import {
     type TiltSettings,
 } from './settings';
 import { parseStatusResult } from './statusModel';
-
-/** Server-side commands (workspace/executeCommand), see the editor contract in issue 4. */
-export const SERVER_COMMANDS = {
-    syncNow: 'tilt.liveUpdate.syncNow',
-    pause: 'tilt.liveUpdate.pause',
-    resume: 'tilt.liveUpdate.resume',
-    status: 'tilt.liveUpdate.status',
-} as const;
-
-/** Client-side command ids (package.json). They differ from the server's so the client can register both. */
-export const CLIENT_COMMANDS = {
-    restart: 'tilt.restartServer',
-    liveUpdateNow: 'tilt.liveUpdateNow',
-    pause: 'tilt.pauseLiveUpdates',
-    resume: 'tilt.resumeLiveUpdates',
-    showLog: 'tilt.showLiveUpdateLog',
-    showStatus: 'tilt.showLiveUpdateStatus',
-} as const;
 
 export interface TiltExtensionApi {
     /** For tests: the live-update view's model and the server manager. */
@@ -107,10 +90,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<TiltEx
         onClient: (client: LanguageClient) => [
             client.onNotification(LIVE_UPDATE_NOTIFICATION, (params: unknown) => view.handle(params)),
         ],
+        onFailure: (reason) => view.setServerProblem(reason),
         onState: (state, client) => {
             progressHandler?.dispose();
             progressHandler = undefined;
             if (state === State.Running) {
+                view.setServerProblem(undefined);
                 progressHandler = installProgressHandler(client, () => current().liveUpdate.progress);
                 void refreshStatus();
             } else if (state === State.Stopped) {

@@ -1,6 +1,7 @@
 // The live-update UI: status bar item, per-image quick pick, output lines and one notification per new failure.
 // State lives in LiveUpdateModel (pure); this file only renders it.
 import * as vscode from 'vscode';
+import { CLIENT_COMMANDS, LIVE_UPDATE_NOTIFICATION } from './contract';
 import {
     type ImageState,
     LiveUpdateModel,
@@ -11,7 +12,6 @@ import {
     shortImage,
 } from './statusModel';
 
-export const LIVE_UPDATE_NOTIFICATION = 'tilt/liveUpdate';
 
 export interface LiveUpdateActions {
     syncNow(image?: string): Promise<void>;
@@ -36,6 +36,8 @@ export class LiveUpdateView implements vscode.Disposable {
     private readonly item: vscode.StatusBarItem;
     private readonly timer: NodeJS.Timeout;
     private disabledReason = '';
+    /** Set while the language server is not running after a failed start or crash. */
+    private serverProblem: string | undefined;
 
     constructor(
         private readonly output: vscode.OutputChannel,
@@ -44,7 +46,7 @@ export class LiveUpdateView implements vscode.Disposable {
     ) {
         this.item = vscode.window.createStatusBarItem('tilt.liveUpdate', vscode.StatusBarAlignment.Left, 10);
         this.item.name = 'Tilt Live Update';
-        this.item.command = 'tilt.showLiveUpdateStatus';
+        this.item.command = CLIENT_COMMANDS.showStatus;
         this.render();
         this.item.show();
         // Keeps "N s ago" in the tooltip fresh.
@@ -90,7 +92,25 @@ export class LiveUpdateView implements vscode.Disposable {
         this.render();
     }
 
+    /** `problem` set: the server is not running (start failed, crashed); undefined: it runs again. */
+    setServerProblem(problem: string | undefined): void {
+        this.serverProblem = problem;
+        this.render();
+    }
+
     render(): void {
+        if (this.serverProblem !== undefined) {
+            this.item.text = '$(warning) Tilt';
+            const md = new vscode.MarkdownString(
+                `**Tilt language server is not running**\n\n${this.serverProblem}\n\nClick for actions (Restart Language Server, Show Log).`,
+                true,
+            );
+            md.isTrusted = false;
+            this.item.tooltip = md;
+            this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+            this.item.accessibilityInformation = { label: 'Tilt live update: server not running', role: 'button' };
+            return;
+        }
         const agg = this.model.aggregate();
         this.item.text = this.model.statusText();
         const md = new vscode.MarkdownString(this.model.tooltip(this.now()), true);

@@ -17,6 +17,7 @@ import {
     type StaticFeature,
     type StreamInfo,
 } from 'vscode-languageclient/node';
+import { RestartQueue } from './restartQueue';
 import { describeLaunch, explainStartFailure, type ServerLaunch, type StartFailure, type TiltSettings } from './settings';
 
 export const CLIENT_ID = 'tilt';
@@ -61,6 +62,8 @@ export interface ServerManagerOptions {
     /** Called with every client state change (Running after a start or a crash restart, Stopped). */
     onState(state: State, client: LanguageClient): void;
     cwd(): string | undefined;
+    /** Called with a one-line reason when the server cannot run (start failure, too many crashes). */
+    onFailure(reason: string): void;
 }
 
 type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'failed';
@@ -74,8 +77,7 @@ export class ServerManager implements vscode.Disposable {
     private launch: ServerLaunch | undefined;
     private phase: Phase = 'idle';
     private crashes: number[] = [];
-    private chain: Promise<void> = Promise.resolve();
-    private queued: Promise<void> | undefined;
+    private readonly restarts = new RestartQueue((reason) => this.doRestart(reason));
     private disposed = false;
 
     constructor(private readonly opts: ServerManagerOptions) {}
@@ -94,21 +96,16 @@ export class ServerManager implements vscode.Disposable {
      * begin share that restart; a call made during a restart queues exactly one more, so the last settings always win.
      */
     restart(reason: string): Promise<void> {
-        if (this.queued !== undefined) {
-            return this.queued;
+        return this.restarts.request(reason);
+    }
+
+    private async doRestart(reason: string): Promise<void> {
+        if (this.disposed) {
+            return;
         }
-        const run = this.chain.then(async () => {
-            this.queued = undefined;
-            if (this.disposed) {
-                return;
-            }
-            this.log(`${this.client === undefined ? 'Starting' : 'Restarting'} the language server (${reason}).`);
-            await this.stopClient();
-            await this.startClient();
-        });
-        this.queued = run;
-        this.chain = run.catch(() => undefined);
-        return run;
+        this.log(`${this.client === undefined ? 'Starting' : 'Restarting'} the language server (${reason}).`);
+        await this.stopClient();
+        await this.startClient();
     }
 
     /** Sends the current settings (workspace/didChangeConfiguration) without restarting. */
@@ -155,10 +152,8 @@ export class ServerManager implements vscode.Disposable {
         return commands.includes(command);
     }
 
-    async stop(): Promise<void> {
-        const run = this.chain.then(() => this.stopClient());
-        this.chain = run.catch(() => undefined);
-        return run;
+    stop(): Promise<void> {
+        return this.restarts.serial(() => this.stopClient());
     }
 
     dispose(): void {
@@ -191,6 +186,8 @@ export class ServerManager implements vscode.Disposable {
             ],
             outputChannel: this.opts.output,
             revealOutputChannelOn: RevealOutputChannelOn.Never,
+            // No generic pop-up ("Pending response rejected..."): startClient explains failures itself.
+            initializationFailedHandler: () => false,
             initializationOptions: () => ({ settings: this.opts.serverSettings() }),
             errorHandler: {
                 error: (_error, _message, count): ErrorHandlerResult => ({
@@ -242,6 +239,11 @@ export class ServerManager implements vscode.Disposable {
         this.phase = 'starting';
         try {
             await client.start();
+            // start() can resolve although the server went away during the handshake (the connection-closed path
+            // clears the client's start promise), so check the state rather than trusting the promise.
+            if (client.state !== State.Running) {
+                throw new Error('the server stopped during the handshake');
+            }
             this.phase = 'running';
             const info = client.initializeResult?.serverInfo;
             this.log(`Server started${info ? `: ${info.name}${info.version ? ` ${info.version}` : ''}` : ''}.`);
@@ -308,6 +310,7 @@ export class ServerManager implements vscode.Disposable {
                 failure.exitCode = this.exit.code;
             }
             const text = explainStartFailure(launch, failure);
+            this.opts.onFailure(text.message);
             this.showError(
                 `The Tilt language server crashed ${MAX_CRASH_RESTARTS + 1} times in 3 minutes and was not restarted. ${text.message}`,
                 text.fix,
@@ -349,6 +352,7 @@ export class ServerManager implements vscode.Disposable {
 
     private showStartError(launch: ServerLaunch, failure: StartFailure): void {
         const text = explainStartFailure(launch, failure);
+        this.opts.onFailure(text.message);
         this.log(`${text.message} ${text.fix}`);
         if (failure.stderr !== undefined && failure.stderr.trim() !== '') {
             this.log(`Server stderr (last lines):\n${failure.stderr.trimEnd()}`);

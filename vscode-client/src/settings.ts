@@ -20,9 +20,9 @@ export interface TiltSettings {
 export const DEFAULT_SETTINGS: TiltSettings = {
     server: { path: '', args: [], debugPort: null },
     trace: { server: 'off' },
-    liveUpdate: { enabled: true, onSave: true, watch: false, debounceMs: 200, progress: 'statusBar' },
+    liveUpdate: { enabled: true, onSave: true, watch: true, debounceMs: 200, progress: 'statusBar' },
     docker: { host: '' },
-    diagnostics: { debounceMs: 300 },
+    diagnostics: { debounceMs: 200 },
 };
 
 /** Reads one key below `tilt.` (e.g. `server.path`); `undefined` when unset. */
@@ -113,11 +113,11 @@ export function readSettings(get: ConfigGetter): ReadResult {
             enabled: bool('liveUpdate.enabled', d.liveUpdate.enabled),
             onSave: bool('liveUpdate.onSave', d.liveUpdate.onSave),
             watch: bool('liveUpdate.watch', d.liveUpdate.watch),
-            debounceMs: int('liveUpdate.debounceMs', d.liveUpdate.debounceMs, 0, 600_000),
+            debounceMs: int('liveUpdate.debounceMs', d.liveUpdate.debounceMs, 0, 60_000),
             progress: oneOf('liveUpdate.progress', ['notification', 'statusBar'] as const, d.liveUpdate.progress),
         },
         docker: { host: str('docker.host', d.docker.host) },
-        diagnostics: { debounceMs: int('diagnostics.debounceMs', d.diagnostics.debounceMs, 0, 600_000) },
+        diagnostics: { debounceMs: int('diagnostics.debounceMs', d.diagnostics.debounceMs, 0, 60_000) },
     };
     return { settings, problems };
 }

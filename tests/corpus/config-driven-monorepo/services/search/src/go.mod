@@ -1,0 +1,3 @@
+module example.com/monorepo/search
+
+go 1.22

@@ -1,0 +1,2 @@
+def handle(path):
+    return {"eta_minutes": 17, "query": path}

@@ -1,0 +1,3 @@
+module example.com/greeter/cli
+
+go 1.22

@@ -1,0 +1,10 @@
+import { Button } from "@storefront/ui";
+
+export default function Page() {
+  return (
+    <main>
+      <h1>shop</h1>
+      <Button>Continue</Button>
+    </main>
+  );
+}

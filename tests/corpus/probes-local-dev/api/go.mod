@@ -1,0 +1,3 @@
+module example.com/hostdev/api
+
+go 1.22

@@ -1,2 +1,0 @@
-def test_app_imports():
-    import app.main  # noqa: F401

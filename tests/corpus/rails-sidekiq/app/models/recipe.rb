@@ -1,0 +1,3 @@
+class Recipe < ApplicationRecord
+  validates :title, presence: true
+end

@@ -1,0 +1,3 @@
+module example.com/tix/payments
+
+go 1.22

@@ -1,0 +1,3 @@
+document.getElementById("cta")?.addEventListener("click", () => {
+  window.location.href = "/pricing.html";
+});

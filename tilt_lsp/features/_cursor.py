@@ -1,0 +1,563 @@
+"""Fast, error-tolerant analysis of the text around the cursor.
+
+Completion, signature help and hover must answer while the user is typing, on text that
+usually does not parse, within a few milliseconds.  So instead of parsing the document,
+this module lexes only the statement around the cursor (from the nearest line that
+starts in column 0) with one regular expression, and tracks brackets to know which call,
+argument and keyword the cursor is in, and whether it sits in a string or a comment.
+
+:func:`scan_symbols` finds the names a file binds (defs, assignments, loop variables,
+load()ed names) with one regex pass, again without parsing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+_TOKEN_RE = re.compile(
+    r"""
+      (?P<comment>\#[^\n]*)
+    | (?P<string>(?:[rR][bB]?|[bB][rR]?|[uU])?
+        (?:'''(?:\\.|[^\\])*?(?:'''|\Z)
+          |\"\"\"(?:\\.|[^\\])*?(?:\"\"\"|\Z)
+          |'(?:\\.|[^\\'\n])*(?:'|(?=\n)|\Z)
+          |"(?:\\.|[^\\"\n])*(?:"|(?=\n)|\Z)))
+    | (?P<name>[^\W\d]\w*)
+    | (?P<number>\d[\w.]*)
+    | (?P<op>\*\*=?|//=?|->|[=!<>+\-*/%&|^]=|[-+*/%&|^~<>=.,:;()\[\]{}@])
+    | (?P<nl>\n)
+    | (?P<ws>[ \t\r\f]+|\\\r?\n)
+    | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+KEYWORDS = frozenset(
+    {
+        "and", "break", "continue", "def", "elif", "else", "for", "if", "in", "lambda", "load",
+        "not", "or", "pass", "return", "while", "True", "False", "None",
+    }
+)
+_NOT_CALLEES = frozenset(
+    {"and", "or", "not", "in", "if", "elif", "else", "return", "for", "while", "lambda", "is"}
+)
+
+# Lines scanned back to find a statement start, at most.
+_MAX_STATEMENT_LINES = 400
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # comment | string | name | number | op | nl | ws | other
+    start: int  # absolute offsets in the document
+    end: int
+    text: str
+
+    @property
+    def is_string(self) -> bool:
+        return self.kind == "string"
+
+
+def string_parts(text: str) -> tuple[str, str, bool]:
+    """(quote, body, closed) of a string token's text."""
+    i = 0
+    while i < len(text) and text[i] not in "'\"":
+        i += 1
+    q = text[i : i + 3] if text[i : i + 3] in ("'''", '"""') else text[i : i + 1]
+    rest = text[i + len(q) :]
+    closed = False
+    if len(rest) >= len(q) and rest.endswith(q):
+        body = rest[: -len(q)]
+        backslashes = len(body) - len(body.rstrip("\\"))
+        closed = backslashes % 2 == 0
+        if closed:
+            return q, body, True
+    return q, rest, False
+
+
+def string_value(text: str) -> str:
+    """The (unescaped enough for paths and names) value of a string token."""
+    _, body, _ = string_parts(text)
+    return body.replace("\\'", "'").replace('\\"', '"').replace("\\\\", "\\")
+
+
+@dataclass
+class Frame:
+    """One open bracket between the statement start and the cursor."""
+
+    bracket: str  # ( [ {
+    open: int  # offset of the bracket
+    callee: str | None = None  # dotted name called, for a call's '('
+    is_def: bool = False  # the parameter list of a def
+    arg_index: int = 0  # commas seen at this level
+    positional: int = 0  # positional arguments before the current one
+    keyword: str | None = None  # keyword of the current argument
+    keywords: list[str] = field(default_factory=list)
+    arg_start: int = 0  # offset where the current argument starts
+    _pending: str | None = None  # a name at the start of the argument (maybe a keyword)
+    _fresh: bool = True  # nothing but whitespace since the argument started
+
+
+@dataclass
+class Context:
+    offset: int
+    tokens: list[Token]  # the statement's tokens up to the cursor (or to its end with full=True)
+    frames: list[Frame]
+    token: Token | None  # the token touching the cursor (ends at or spans it)
+    in_string: bool = False
+    in_comment: bool = False
+    string_prefix: str = ""  # string body between the opening quote and the cursor
+    word: str = ""  # identifier characters just before the cursor
+    word_start: int = 0
+    receiver: str | None = None  # what comes before "." + word: a dotted name, or <str>/<list>/<dict>
+    after_dot: bool = False
+
+    @property
+    def call(self) -> Frame | None:
+        """The innermost call the cursor is directly in (through list/dict brackets)."""
+        for f in reversed(self.frames):
+            if f.bracket == "(":
+                return f if (f.callee is not None and not f.is_def) else None
+        return None
+
+    @property
+    def call_depth_ok(self) -> bool:
+        """True when the innermost bracket is the call's own parenthesis."""
+        return bool(self.frames) and self.frames[-1].bracket == "(" and self.call is self.frames[-1]
+
+    def call_and_brackets(self) -> tuple[Frame | None, list[str]]:
+        """The innermost call and the brackets opened inside it before the cursor."""
+        inner: list[str] = []
+        for f in reversed(self.frames):
+            if f.bracket == "(":
+                if f.callee is not None and not f.is_def:
+                    return f, list(reversed(inner))
+                return None, []
+            inner.append(f.bracket)
+        return None, []
+
+
+def statement_start(lines: Sequence[str], line: int) -> int:
+    """Index of the line where the top-level statement holding ``line`` starts."""
+    stop = max(0, line - _MAX_STATEMENT_LINES)
+    i = line
+    while i > stop:
+        text = lines[i]
+        if text and text[0] not in " \t#)]}\r" and not text.startswith(("else", "elif")):
+            return i
+        i -= 1
+    return stop
+
+
+def statement_end(lines: Sequence[str], line: int) -> int:
+    """Index of the last line of the top-level statement holding ``line``."""
+    stop = min(len(lines) - 1, line + _MAX_STATEMENT_LINES)
+    i = line + 1
+    while i <= stop:
+        text = lines[i]
+        if text and text[0] not in " \t#)]}\r" and not text.startswith(("else", "elif")):
+            return i - 1
+        i += 1
+    return stop
+
+
+def tokenize(text: str, base: int = 0) -> list[Token]:
+    return [Token(mt.lastgroup or "other", mt.start() + base, mt.end() + base, mt.group()) for mt in _TOKEN_RE.finditer(text)]
+
+
+def _dotted_before(tokens: Sequence[Token], i: int) -> str | None:
+    """The dotted name ending at tokens[i] (skipping whitespace), or None."""
+    parts: list[str] = []
+    j = i
+    while j >= 0 and tokens[j].kind in ("ws", "nl"):
+        j -= 1
+    expect_name = True
+    while j >= 0:
+        t = tokens[j]
+        if expect_name:
+            if t.kind != "name":
+                break
+            parts.append(t.text)
+        else:
+            if not (t.kind == "op" and t.text == "."):
+                break
+        expect_name = not expect_name
+        j -= 1
+    if not parts or expect_name:  # nothing, or the chain starts after a "." (``f().x``)
+        return None
+    return ".".join(reversed(parts))
+
+
+def _receiver_before_dot(tokens: Sequence[Token], dot: int) -> str | None:
+    j = dot - 1
+    while j >= 0 and tokens[j].kind == "ws":
+        j -= 1
+    if j < 0:
+        return None
+    t = tokens[j]
+    if t.kind == "string":
+        return "<str>"
+    if t.kind == "op" and t.text in ")]}":
+        # Find the matching bracket; a literal list/dict is typed, a call is named.
+        depth = 0
+        k = j
+        while k >= 0:
+            tk = tokens[k]
+            if tk.kind == "op" and tk.text in ")]}":
+                depth += 1
+            elif tk.kind == "op" and tk.text in "([{":
+                depth -= 1
+                if depth == 0:
+                    break
+            k -= 1
+        if k < 0:
+            return None
+        opener = tokens[k].text
+        before = _dotted_before(tokens, k - 1) if k > 0 else None
+        if opener == "[" and before is None:
+            return "<list>"
+        if opener == "{":
+            return "<dict>"
+        if opener == "(" and before is not None:
+            return f"{before}()"
+        return None
+    if t.kind == "name":
+        return _dotted_before(tokens, j)
+    return None
+
+
+def analyze(text: str, line_starts: Sequence[int], lines: Sequence[str], line: int, col: int, *, full: bool = False) -> Context:
+    """Context at (line, col): enclosing calls, string/comment state, word and receiver."""
+    first = statement_start(lines, line)
+    base = line_starts[first]
+    offset = line_starts[line] + min(col, len(lines[line]) if line < len(lines) else 0)
+    if full:
+        last = statement_end(lines, line)
+        stop = line_starts[last] + len(lines[last]) if last < len(lines) else len(text)
+    else:
+        stop = offset
+    tokens = tokenize(text[base:stop], base)
+    frames: list[Frame] = []
+    touching: Token | None = None
+    ctx = Context(offset=offset, tokens=tokens, frames=frames, token=None)
+    prev_sig: Token | None = None
+    for idx, t in enumerate(tokens):
+        if t.start >= offset:
+            if touching is None and t.start == offset and t.kind in ("name", "string", "number"):
+                touching = t
+            break
+        if t.end >= offset and t.kind not in ("ws", "nl"):
+            touching = t
+        kind = t.kind
+        if kind in ("ws", "nl", "comment"):
+            continue
+        top = frames[-1] if frames else None
+        if kind == "op":
+            s = t.text
+            if s in "([{":
+                f = Frame(s, t.start, arg_start=t.end)
+                if s == "(":
+                    callee = _dotted_before(tokens, idx - 1)
+                    if callee is not None and callee.split(".", 1)[0] in _NOT_CALLEES and "." not in callee:
+                        callee = None
+                    if callee is not None:
+                        # def NAME( -> parameter list
+                        j = idx - 1
+                        while j >= 0 and tokens[j].kind == "ws":
+                            j -= 1
+                        k = j - 1
+                        while k >= 0 and tokens[k].kind == "ws":
+                            k -= 1
+                        if k >= 0 and tokens[k].kind == "name" and tokens[k].text == "def":
+                            f.is_def = True
+                    if callee is None and prev_sig is not None and prev_sig.kind == "op" and prev_sig.text in ")]":
+                        callee = "<expr>"
+                    f.callee = callee
+                if top is not None:
+                    top._fresh = False
+                    top._pending = None
+                frames.append(f)
+            elif s in ")]}":
+                if frames:
+                    frames.pop()
+                if frames:
+                    frames[-1]._fresh = False
+            elif s == "," and top is not None:
+                if top.keyword is None:
+                    top.positional += 1
+                top.arg_index += 1
+                top.keyword = None
+                top._pending = None
+                top._fresh = True
+                top.arg_start = t.end
+            elif s == "=" and top is not None and top._pending is not None:
+                top.keyword = top._pending
+                top.keywords.append(top._pending)
+                top._pending = None
+            else:
+                if top is not None:
+                    top._fresh = False
+                    top._pending = None
+        elif kind == "name":
+            if top is not None:
+                if top._fresh:
+                    top._pending = t.text
+                    top._fresh = False
+                else:
+                    top._pending = None
+        else:
+            if top is not None:
+                top._fresh = False
+                top._pending = None
+        prev_sig = t
+    ctx.token = touching
+    if full:
+        # Keywords given after the cursor still count as given.
+        _later_keywords(tokens, offset, frames)
+    tok = touching
+    if tok is not None and tok.start < offset:
+        if tok.kind == "string":
+            q, _, closed = string_parts(tok.text)
+            body_start = tok.start + tok.text.index(q) + len(q)
+            if offset >= body_start and (not closed or offset <= tok.end - len(q)):
+                ctx.in_string = True
+                ctx.string_prefix = text[body_start:offset]
+        elif tok.kind == "comment":
+            ctx.in_comment = True
+    if tok is not None and tok.kind == "name" and tok.start < offset <= tok.end:
+        ctx.word = text[tok.start : offset]
+        ctx.word_start = tok.start
+    else:
+        ctx.word_start = offset
+    # receiver: tokens before the word (or the cursor) end with "."
+    i = len(tokens) - 1
+    while i >= 0 and tokens[i].start >= ctx.word_start:
+        i -= 1
+    while i >= 0 and tokens[i].kind == "ws":
+        i -= 1
+    if i >= 0 and tokens[i].kind == "op" and tokens[i].text == "." and not ctx.in_string and not ctx.in_comment:
+        ctx.after_dot = True
+        ctx.receiver = _receiver_before_dot(tokens, i)
+    return ctx
+
+
+def _later_keywords(tokens: Sequence[Token], offset: int, frames: Sequence[Frame]) -> None:
+    """Add keywords written after the cursor to the open frames (so completion skips them)."""
+    if not frames:
+        return
+    depth = 0
+    fresh = False
+    pending: str | None = None
+    target = frames[-1]
+    for t in tokens:
+        if t.start < offset or t.kind in ("ws", "nl", "comment"):
+            continue
+        if t.kind == "op" and t.text in "([{":
+            depth += 1
+        elif t.kind == "op" and t.text in ")]}":
+            if depth == 0:
+                return
+            depth -= 1
+        elif depth == 0 and t.kind == "op" and t.text == ",":
+            fresh = True
+            pending = None
+            continue
+        elif depth == 0 and t.kind == "op" and t.text == "=" and pending is not None:
+            if pending not in target.keywords:
+                target.keywords.append(pending)
+        if depth == 0 and t.kind == "name" and fresh:
+            pending = t.text
+        else:
+            pending = None if not (t.kind == "op" and t.text == "=") else pending
+        fresh = False
+
+
+# ----------------------------------------------------------------- symbols
+
+
+_SYM_RE = re.compile(
+    r"""(?P<ind>[ \t]*)(?:
+        def[ \t]+(?P<fn>[^\W\d]\w*)[ \t]*\((?P<params>[^)]*)
+      | for[ \t]+(?P<loop>[^\n:]*?)[ \t]+in\b
+      | load\((?P<load>[^)]*)
+      | (?P<tgt>[^\W\d]\w*(?:[ \t]*,[ \t]*[^\W\d]\w*)*)[ \t]*,?[ \t]*(?:[-+*/%|&^]|//)?=(?!=)
+    )""",
+    re.X,
+)
+_NAME_RE = re.compile(r"[^\W\d]\w*")
+_LOAD_ARG_RE = re.compile(r"""(?:([^\W\d]\w*)[ \t]*=[ \t]*)?(['"])(.*?)\2""")
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+    kind: str  # function | variable | load | parameter
+    line: int
+    indent: int
+    params: tuple[str, ...] = ()  # for functions: parameter names as written (with * / **)
+    module: str | None = None  # for load: the module string
+    exported: str | None = None  # for load: the name in the loaded module
+
+
+@dataclass(frozen=True)
+class FileSymbols:
+    symbols: tuple[Symbol, ...]
+
+    def globals(self) -> dict[str, Symbol]:
+        out: dict[str, Symbol] = {}
+        for s in self.symbols:
+            if s.indent == 0 and s.kind != "parameter" and s.name not in out:
+                out[s.name] = s
+        return out
+
+    def function(self, name: str) -> Symbol | None:
+        for s in self.symbols:
+            if s.kind == "function" and s.name == name:
+                return s
+        return None
+
+
+def _line_of(starts: Sequence[int], offset: int) -> int:
+    import bisect
+
+    return bisect.bisect_right(starts, offset) - 1
+
+
+def split_params(raw: str) -> tuple[str, ...]:
+    out: list[str] = []
+    depth = 0
+    cur = ""
+    for ch in raw:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur)
+    names: list[str] = []
+    for p in out:
+        p = p.strip()
+        if not p:
+            continue
+        head = p.split("=", 1)[0].strip()
+        if head in ("*", "/"):
+            continue
+        names.append(head)
+    return tuple(names)
+
+
+def _scan_line(text: str, starts: Sequence[int], line: int, out: list[Symbol]) -> None:
+    mt = _SYM_RE.match(text, starts[line])
+    if mt is None:
+        return
+    indent = len(mt.group("ind").expandtabs(4))
+    if (fn := mt.group("fn")) is not None:
+        params = split_params(mt.group("params") or "")
+        out.append(Symbol(fn, "function", line, indent, params))
+        for p in params:
+            out.append(Symbol(p.lstrip("*"), "parameter", line, indent + 1))
+    elif (loop := mt.group("loop")) is not None:
+        for n in _NAME_RE.findall(loop):
+            out.append(Symbol(n, "variable", line, indent))
+    elif (load := mt.group("load")) is not None:
+        args = list(_LOAD_ARG_RE.finditer(load))
+        if args:
+            module = args[0].group(3)
+            for a in args[1:]:
+                alias, exported = a.group(1), a.group(3)
+                out.append(Symbol(alias or exported, "load", line, indent, module=module, exported=exported))
+    elif (tgt := mt.group("tgt")) is not None:
+        for n in _NAME_RE.findall(tgt):
+            if n not in KEYWORDS:
+                out.append(Symbol(n, "variable", line, indent))
+
+
+def scan_symbols(text: str, starts: Sequence[int], lines: Sequence[str]) -> FileSymbols:
+    """Top-level names bound in a file (lines starting in column 0), found without parsing."""
+    out: list[Symbol] = []
+    for i, ln in enumerate(lines):
+        if ln and (ln[0].isalpha() or ln[0] == "_"):
+            _scan_line(text, starts, i, out)
+    return FileSymbols(tuple(out))
+
+
+def scan_lines(text: str, starts: Sequence[int], lines: Sequence[str], first: int, last: int) -> list[Symbol]:
+    """Every binding on lines first..last (any indentation)."""
+    out: list[Symbol] = []
+    for i in range(max(first, 0), min(last, len(lines) - 1) + 1):
+        ln = lines[i]
+        s = ln.lstrip()
+        if s and (s[0].isalpha() or s[0] == "_"):
+            _scan_line(text, starts, i, out)
+    return out
+
+
+def enclosing_def(lines: Sequence[str], line: int) -> int | None:
+    """Line of the ``def`` whose body holds ``line`` (the innermost), if any."""
+    cur = lines[line] if line < len(lines) else ""
+    stripped = cur.lstrip()
+    indent = len(cur) - len(stripped) if stripped else 10**6
+    i = line - 1
+    while i >= 0 and indent > 0:
+        text = lines[i]
+        s = text.lstrip()
+        if s and not s.startswith("#"):
+            ind = len(text) - len(s)
+            if ind < indent:
+                if s.startswith("def ") or s.startswith("def\t"):
+                    return i
+                indent = ind
+        i -= 1
+    return None
+
+
+def def_end(lines: Sequence[str], def_line: int) -> int:
+    text = lines[def_line]
+    indent = len(text) - len(text.lstrip())
+    i = def_line + 1
+    last = def_line
+    while i < len(lines):
+        t = lines[i]
+        s = t.lstrip()
+        if s and not s.startswith("#"):
+            if len(t) - len(s) <= indent and not s.startswith((")", "]", "}")):
+                break
+            last = i
+        i += 1
+    return last
+
+
+def local_symbols(text: str, starts: Sequence[int], lines: Sequence[str], line: int) -> list[Symbol]:
+    """Parameters and names bound in the function(s) enclosing ``line``, innermost first."""
+    out: list[Symbol] = []
+    d = enclosing_def(lines, line)
+    while d is not None:
+        end = def_end(lines, d)
+        for s in scan_lines(text, starts, lines, d, end):
+            if s.line == d and s.kind == "function":
+                continue
+            out.append(s)
+        d = enclosing_def(lines, d) if d > 0 else None
+    return out
+
+
+__all__ = [
+    "Context",
+    "FileSymbols",
+    "Frame",
+    "Symbol",
+    "Token",
+    "analyze",
+    "local_symbols",
+    "scan_lines",
+    "scan_symbols",
+    "string_parts",
+    "string_value",
+    "tokenize",
+]

@@ -1,0 +1,126 @@
+"""Lifecycle and document sync: initialize, options, folders, open/change/save/close.
+
+pygls keeps the text of open documents; this module turns the notifications into the
+server's document events (``server.on_open`` ...), which the diagnostics feature and the
+live-update adapter subscribe to.  It also reads options (initializationOptions and
+workspace/didChangeConfiguration) and reports invalid values once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from .. import settings as settings_mod
+from ._lsp import path_of, safe
+
+if TYPE_CHECKING:
+    from ..server import TiltLanguageServer
+
+log = logging.getLogger(__name__)
+
+WATCH_GLOBS = ("**/Tiltfile", "**/*.tiltfile", "**/Tiltfile.*", "**/*.star", "**/tilt_modules/**")
+
+
+def _apply(server: TiltLanguageServer, raw: Any, *, from_configuration: bool) -> None:
+    parsed, problems = settings_mod.parse(raw, from_configuration=from_configuration)
+    for p in problems:
+        server.report_once(f"tilt-lsp: invalid option {p}")
+    server.apply_settings(parsed)
+
+
+def _folder_paths(params: types.InitializeParams) -> list[str]:
+    out: list[str] = []
+    for f in params.workspace_folders or []:
+        if (p := path_of(f.uri)) is not None:
+            out.append(p)
+    if not out:
+        if params.root_uri and (p := path_of(params.root_uri)) is not None:
+            out.append(p)
+        elif params.root_path:
+            out.append(params.root_path)
+    return out
+
+
+def register(server: TiltLanguageServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(params: types.InitializeParams) -> None:
+        server.loop = asyncio.get_running_loop()
+        server.tilt.set_folders(_folder_paths(params))
+        _apply(server, params.initialization_options, from_configuration=False)
+
+    @server.feature(types.INITIALIZED)
+    @safe(lambda: None)
+    async def initialized(params: types.InitializedParams) -> None:
+        caps = server.client_capabilities.workspace
+        watched = caps.did_change_watched_files if caps else None
+        if watched is None or not watched.dynamic_registration:
+            return
+        options = types.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[types.FileSystemWatcher(glob_pattern=g) for g in WATCH_GLOBS]
+        )
+        await server.client_register_capability_async(
+            types.RegistrationParams(
+                registrations=[
+                    types.Registration(
+                        id="tilt-lsp-watch", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options
+                    )
+                ]
+            )
+        )
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    @safe(lambda: None)
+    async def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
+        raw = params.settings
+        has_tilt = False
+        if isinstance(raw, dict):
+            has_tilt = "tilt" in raw or "tilt" in (raw.get("settings") or {})
+        elif raw is not None:
+            has_tilt = hasattr(raw, "tilt") or hasattr(getattr(raw, "settings", None), "tilt")
+        if not has_tilt:
+            caps = server.client_capabilities.workspace
+            if caps is not None and caps.configuration:
+                result = await server.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section="tilt")])
+                )
+                raw = {"settings": {"tilt": result[0] if result else {}}}
+        _apply(server, raw, from_configuration=True)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_folders(params: types.DidChangeWorkspaceFoldersParams) -> None:
+        for f in params.event.removed:
+            if (p := path_of(f.uri)) is not None:
+                server.tilt.remove_folder(p)
+        for f in params.event.added:
+            if (p := path_of(f.uri)) is not None:
+                server.tilt.add_folder(p)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(params: types.DidOpenTextDocumentParams) -> None:
+        server.fire(server.on_open, params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(params: types.DidChangeTextDocumentParams) -> None:
+        server.fire(server.on_change, params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(params: types.DidSaveTextDocumentParams) -> None:
+        server.fire(server.on_save, params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(params: types.DidCloseTextDocumentParams) -> None:
+        server.fire(server.on_close, params.text_document.uri)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched(params: types.DidChangeWatchedFilesParams) -> None:
+        paths = [p for c in params.changes if (p := path_of(c.uri)) is not None]
+        server.tilt.bump_disk_generation()
+        for cb in list(server.on_files_changed):
+            try:
+                cb(paths)
+            except Exception:
+                log.exception("files-changed listener failed")

@@ -1,0 +1,1326 @@
+"""The live-update engine: changed files -> plan -> containers, with progress events.
+
+No LSP imports: the editor adapter (``tilt_lsp/features/liveupdate.py``) and the ``watch``
+command both drive this class and render its events.
+
+Flow
+----
+* Intake. :meth:`LiveUpdateEngine.save` (editor saves, flushed at once) and
+  :meth:`LiveUpdateEngine.changed` (file watcher, debounced 200 ms quiet / 10 s cap) feed one
+  :class:`~tilt_lsp.liveupdate.batcher.Debouncer`, which also drops a watcher report of a path
+  a save already delivered.  Changes to the Tiltfile, a loaded file or an ignore file reload
+  the model.
+* Journal and watermarks (spec rules 9-10).  Every batch path that belongs to an image (inside
+  its watched paths, not ignored) is journaled with a sequence number.  Each container keeps the
+  sequence number of the last change it received, so an update sends a container exactly the
+  journal entries it has not seen: the current batch for a container that is up to date, *every
+  change since the engine started* for a container with a new ID (replay after a restart or a
+  new replica).  A monitor polls for new containers and replays to them without waiting for
+  the next save.
+* Scheduling.  At most one update runs per image; changes arriving meanwhile (a save during an
+  update) are merged into the next queued update, which starts right after.  Planning stats
+  the files when it runs, so the content that lands last is the last saved one.
+* Execution (rule 20), *phase by phase across all replicas*: delete + copy in every container,
+  then run step 1 in every container, then step 2, ..., then restart.  Containers are updated
+  concurrently (``parallel``, measured in ``tests/bench/bench_liveupdate.py``: with the Docker
+  exec API, 10 replicas updated one by one take ~10x one container, concurrently ~4.5x); the
+  phase order also keeps the replicas consistent: when a run fails in one replica, no replica
+  runs the later steps.
+* Failures (rules 23-27).  A run exiting non-zero (not 137) keeps the synced files, marks the
+  image failed and consumes the changes; the next change live-updates normally.  Infrastructure
+  errors (container gone, no tar/sh, permission denied, daemon down, 137) fail the update with
+  guidance and leave the changes pending, so they are retried with the next update; a transient
+  error is retried once at once.  We never build images: a fallback (file outside every sync,
+  ``fall_back_on``) is reported as phase ``fallback`` saying so, and its paths are listed in the
+  status until the image is rebuilt by other means.
+
+Events are plain dicts, exactly the ``tilt/liveUpdate`` params of the editor contract::
+
+    {"updateId", "image", "resource", "phase", "files", "containers", "step", "elapsedMs", "message"}
+
+One update id per update; phases in order ``queued``, ``sync``, ``run``*, ``restart``, then
+exactly one terminal phase (``done``, ``failed``, ``fallback`` or ``skipped``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from tilt_lsp.liveupdate.batcher import Batch, Debouncer
+from tilt_lsp.liveupdate.ignore import PathMatcher, build_matcher
+from tilt_lsp.liveupdate.planner import (
+    Fallback,
+    InvalidSyncError,
+    Plan,
+    cmd_line,
+    container_updated_line,
+    files_changed_header,
+    initial_sync_plan,
+    is_within,
+    plan,
+    will_copy_lines,
+    will_delete_lines,
+)
+from tilt_lsp.liveupdate.tarstream import TarResult, build_tar
+from tilt_lsp.liveupdate.transport.base import (
+    ContainerGone,
+    ContainerRef,
+    Transport,
+    TransportError,
+    describe_exit,
+)
+from tilt_lsp.tiltfile.model import Image, LiveUpdateSpec, RunStep, TiltfileModel, image_name
+
+__all__ = [
+    "EngineOptions",
+    "EventSink",
+    "LiveUpdateEngine",
+    "LogLine",
+    "Phase",
+    "RunFailure",
+    "TERMINAL_PHASES",
+    "UpdateResult",
+    "container_json",
+]
+
+_log = logging.getLogger(__name__)
+
+Phase = Literal[
+    "queued", "sync", "run", "restart", "done", "failed", "fallback", "skipped", "rebuild", "deploy"
+]
+TERMINAL_PHASES: frozenset[str] = frozenset({"done", "failed", "fallback", "skipped"})
+ImageStateName = Literal["idle", "queued", "updating", "ok", "failed", "fallback", "skipped"]
+
+EventSink = Callable[[dict[str, Any]], None]
+NO_REBUILD_NOTE = (
+    "tilt-lsp does not build images: rebuild and redeploy this image yourself (for example with `tilt up`) "
+    "to apply this change"
+)
+OUTPUT_TAIL_LINES = 10
+_MAX_WATERMARKS = 1000
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    debounce_ms: int = 200
+    max_debounce_ms: int = 10_000
+    poll_interval_s: float = 2.0  # how often to look for new containers (replay, initial_sync)
+    parallel: int = 8  # containers updated at the same time
+    retry_transient: bool = True  # rule 27 [OURS]: retry a transient transport error once
+    initial_sync_on_start: bool = True  # images with initial_sync(): sync the containers found at start
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """A line of update log (Tilt's wording) or of run output."""
+
+    image: str
+    text: str
+    kind: Literal["progress", "output", "error"] = "progress"
+    update_id: str | None = None
+    container: str | None = None  # container name, for output lines
+
+
+@dataclass(frozen=True)
+class RunFailure:
+    """A ``run()`` step that exited non-zero (the user's error, rule 23)."""
+
+    run: RunStep
+    index: int  # 1-based among the steps selected for this update
+    total: int
+    exit_code: int
+    output_tail: tuple[str, ...]
+    container: str  # container name
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """The outcome of one update (its terminal event, with typed details)."""
+
+    update_id: str
+    image: str
+    resource: str | None
+    phase: str  # terminal phase
+    message: str
+    files: tuple[str, ...]
+    containers: tuple[ContainerRef, ...]
+    elapsed_ms: float
+    run_failure: RunFailure | None = None
+    infra_error: str | None = None
+    finished_at: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "updateId": self.update_id,
+            "phase": self.phase,
+            "message": self.message,
+            "files": list(self.files),
+            "containers": [container_json(c) for c in self.containers],
+            "elapsedMs": round(self.elapsed_ms, 1),
+            "finishedAt": self.finished_at,
+            "exitCode": self.run_failure.exit_code if self.run_failure else None,
+        }
+
+
+@runtime_checkable
+class SupportsComposeLookup(Protocol):
+    def find_compose_containers(self, project: str, service: str) -> list[ContainerRef]: ...
+
+
+@runtime_checkable
+class SupportsPrepare(Protocol):
+    """Optional transport hook: get ready to update ``c`` quickly (e.g. pre-start execs)."""
+
+    def prepare(self, c: ContainerRef, runs: Sequence[RunStep]) -> None: ...
+
+    def forget(self, keep: Iterable[str]) -> None: ...
+
+
+def container_json(c: ContainerRef) -> dict[str, Any]:
+    return {"kind": c.kind, "id": c.id, "name": c.name, "pod": c.pod, "namespace": c.namespace}
+
+
+# ------------------------------------------------------------------ image state
+
+
+@dataclass
+class _Pending:
+    update_id: str
+    queued_at: float
+    files: set[str] = field(default_factory=set)  # absolute paths
+    full: bool = False  # resync every sync path (syncNow, queue overflow)
+
+
+@dataclass
+class _ImageState:
+    image: Image
+    spec: LiveUpdateSpec
+    matcher: PathMatcher
+    resource: str | None
+    compose: tuple[tuple[str, str], ...]
+    journal: dict[str, int] = field(default_factory=dict)  # path -> sequence number of its last change
+    watermarks: dict[str, int] = field(default_factory=dict)  # container id -> last sequence applied
+    seen: set[str] = field(default_factory=set)  # container ids ever updated or synced
+    known: dict[str, ContainerRef] = field(default_factory=dict)  # last discovery
+    pending: _Pending | None = None
+    running: bool = False
+    held: set[str] | None = None  # changed paths that arrived while paused (None: nothing held)
+    paused: bool = False  # this image alone is paused
+    infra_failed: set[str] = field(default_factory=set)  # containers whose last update failed (no auto-retry)
+    fallback_containers: set[str] = field(default_factory=set)  # containers running when a fallback happened
+    state: ImageStateName = "idle"
+    last: UpdateResult | None = None
+    needs_rebuild: set[str] = field(default_factory=set)
+
+    @property
+    def ref(self) -> str:
+        return self.image.ref
+
+
+class _UpdateAborted(Exception):
+    pass
+
+
+# ------------------------------------------------------------------------ engine
+
+
+class LiveUpdateEngine:
+    """Live update for every image of one Tiltfile.
+
+    ``root``: the workspace/project folder (event file paths are relative to it).
+    ``tiltfile``: defaults to ``<root>/Tiltfile``.
+    ``transport``: where containers live; ``transport_factory`` creates it lazily on start.
+    ``on_event``: receives every ``tilt/liveUpdate`` params dict (any thread; must not block).
+    ``on_log``: Tilt-style progress lines and run output.  ``on_result``: each terminal outcome.
+    ``load_model``: ``evaluate`` by default (tests inject models).
+    """
+
+    def __init__(
+        self,
+        root: str,
+        *,
+        tiltfile: str | None = None,
+        transport: Transport | None = None,
+        transport_factory: Callable[[], Transport] | None = None,
+        on_event: EventSink | None = None,
+        on_log: Callable[[LogLine], None] | None = None,
+        on_result: Callable[[UpdateResult], None] | None = None,
+        on_model: Callable[[TiltfileModel], None] | None = None,
+        options: EngineOptions | None = None,
+        load_model: Callable[[str], TiltfileModel] | None = None,
+        watch: bool = False,
+        watcher_factory: Callable[[LiveUpdateEngine], Any] | None = None,
+    ) -> None:
+        self.root = os.path.abspath(root)
+        self.tiltfile = os.path.abspath(tiltfile) if tiltfile else os.path.join(self.root, "Tiltfile")
+        self.options = options or EngineOptions()
+        self._transport = transport
+        self._transport_factory = transport_factory
+        self._on_event = on_event
+        self._on_log = on_log
+        self._on_result = on_result
+        self._on_model = on_model
+        self._load_model = load_model
+        self._watch = watch
+        self._watcher_factory = watcher_factory
+        self._watcher: Any = None
+
+        self._lock = threading.RLock()
+        self._idle = threading.Condition(self._lock)
+        self._seq = 0
+        self._paused = False
+        self._started = False
+        self._stopped = threading.Event()
+        self._states: dict[str, _ImageState] = {}
+        self._model: TiltfileModel | None = None
+        self._model_files: frozenset[str] = frozenset()
+        self._model_error: str | None = None
+        self._update_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="liveupdate")
+        self._container_pool = ThreadPoolExecutor(
+            max_workers=max(1, self.options.parallel), thread_name_prefix="liveupdate-ctr"
+        )
+        self._debouncer = Debouncer(
+            self.options.debounce_ms, max(self.options.max_debounce_ms, self.options.debounce_ms)
+        )
+        self._intake = _Intake(self._debouncer, self._on_batch)
+        self._monitor: threading.Thread | None = None
+        self._wake_monitor = threading.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            if self._transport_factory is None:
+                from tilt_lsp.liveupdate.transport.docker import DockerTransport
+
+                self._transport = DockerTransport()
+            else:
+                self._transport = self._transport_factory()
+        return self._transport
+
+    @property
+    def model(self) -> TiltfileModel | None:
+        return self._model
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def start(self) -> LiveUpdateEngine:
+        """Load the model, start batching, the file watcher (when asked) and the container monitor."""
+        with self._lock:
+            if self._started:
+                return self
+            self._started = True
+        if self._model is None:
+            self.reload()
+        self._intake.start()
+        if self._watch:
+            self._start_watcher()
+        self._monitor = threading.Thread(target=self._monitor_loop, name="liveupdate-monitor", daemon=True)
+        self._monitor.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop intake, wait (up to ``timeout``) for running updates, release the transport."""
+        self._stopped.set()
+        self._wake_monitor.set()
+        if self._watcher is not None:
+            try:
+                self._watcher.stop()
+            except Exception:
+                _log.exception("stopping the file watcher failed")
+        self._intake.stop(timeout=2.0)
+        with self._lock:
+            for st in self._states.values():
+                if st.pending is not None and not st.running:
+                    self._finish_unstarted(st, st.pending, "engine stopped before the update started")
+                    st.pending = None
+        self.wait_idle(timeout)
+        self._update_pool.shutdown(wait=False, cancel_futures=True)
+        self._container_pool.shutdown(wait=False, cancel_futures=True)
+        close = getattr(self._transport, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                _log.debug("closing the transport failed", exc_info=True)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no batch is open and no update is queued or running; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._idle:
+                batch_open = self._intake.busy() and not self._stopped.is_set()
+                busy = batch_open or any(
+                    st.running or (st.pending is not None and not self._is_paused(st))
+                    for st in self._states.values()
+                )
+                if not busy:
+                    return True
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._idle.wait(0.05 if remaining is None else min(0.05, remaining))
+
+    # ------------------------------------------------------------------- intake
+
+    def save(self, paths: Iterable[str]) -> None:
+        """Editor save: the paths (and anything pending) are handled now, without debounce."""
+        absolute = [self._abs(p) for p in paths]
+        if absolute:
+            self._intake.save(absolute)
+
+    def changed(self, paths: Iterable[str]) -> None:
+        """Changes seen outside the editor (file watcher): debounced."""
+        absolute = [self._abs(p) for p in paths]
+        if absolute:
+            self._intake.submit(absolute)
+
+    def overflow(self) -> None:
+        """The OS dropped file events: everything is resynced once the batch flushes."""
+        self._emit_log_all(
+            "file watcher queue overflowed: events were lost; resyncing every sync path", "error"
+        )
+        self._intake.overflow()
+
+    def relevant(self, path: str) -> bool:
+        """Whether a watcher event for ``path`` matters (model file, ignore file, or an image's file)."""
+        path = os.path.normpath(path)
+        if path in self._model_files or _is_ignore_file(path):
+            return True
+        with self._lock:
+            states = list(self._states.values())
+        return any(self._belongs(st, path) for st in states)
+
+    def _abs(self, path: str) -> str:
+        if path.startswith("file://"):
+            from urllib.parse import unquote, urlparse
+
+            path = unquote(urlparse(path).path)
+        return os.path.normpath(path if os.path.isabs(path) else os.path.join(self.root, path))
+
+    def _on_batch(self, batch: Batch) -> None:
+        try:
+            self._handle_batch(batch)
+        finally:
+            with self._idle:
+                self._idle.notify_all()
+
+    def _handle_batch(self, batch: Batch) -> None:
+        if self._stopped.is_set():
+            return
+        if batch.resync:
+            self.reload()
+            with self._lock:
+                for st in self._states.values():
+                    self._schedule(st, (), full=True)
+            return
+        paths = [os.path.normpath(p) for p in batch.paths]
+        if any(p in self._model_files or _is_ignore_file(p) for p in paths):
+            self.reload()
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
+            for st in self._states.values():
+                mine = [p for p in paths if self._belongs(st, p)]
+                if not mine:
+                    continue
+                for p in mine:
+                    st.journal[p] = seq
+                st.infra_failed.clear()  # new changes: failed containers are tried again
+                self._schedule(st, mine)
+
+    @staticmethod
+    def _belongs(st: _ImageState, path: str) -> bool:
+        return any(
+            is_within(path, os.path.normpath(w)) for w in st.image.watch_paths
+        ) and not st.matcher.ignored(path)
+
+    # -------------------------------------------------------------------- model
+
+    def reload(self) -> TiltfileModel | None:
+        """Evaluate the Tiltfile again and rebuild per-image state (journals and watermarks survive)."""
+        try:
+            if self._load_model is not None:
+                model = self._load_model(self.tiltfile)
+            else:
+                from tilt_lsp.tiltfile.evaluate import evaluate
+
+                model = evaluate(self.tiltfile)
+        except Exception as exc:  # evaluate never raises for bad input; keep the old model on bugs
+            _log.exception("evaluating %s failed", self.tiltfile)
+            self._model_error = str(exc)
+            return self._model
+        self._model_error = None
+        states: dict[str, _ImageState] = {}
+        with self._lock:
+            old = self._states
+            for img in model.images:
+                spec = img.live_update
+                if spec is None or not spec.enabled:
+                    continue
+                matcher = build_matcher(
+                    img,
+                    img.tiltfile_dir or os.path.dirname(model.tiltfile),
+                    model.watch_ignores,
+                    tiltfiles=[model.tiltfile, *model.loads],
+                )
+                st = _ImageState(
+                    image=img,
+                    spec=spec,
+                    matcher=matcher,
+                    resource=_resource_of(model, img.ref),
+                    compose=_compose_services(model, img.ref),
+                )
+                prev = old.get(img.ref)
+                if prev is not None:
+                    st.journal, st.watermarks, st.seen = prev.journal, prev.watermarks, prev.seen
+                    st.known, st.pending, st.running = prev.known, prev.pending, prev.running
+                    st.held, st.state, st.last, st.needs_rebuild = (
+                        prev.held,
+                        prev.state,
+                        prev.last,
+                        prev.needs_rebuild,
+                    )
+                    st.infra_failed, st.fallback_containers = prev.infra_failed, prev.fallback_containers
+                    st.paused = prev.paused
+                states[img.ref] = st
+            for ref, prev in old.items():  # an image that disappeared: finish its queued update
+                if ref not in states and prev.pending is not None and not prev.running:
+                    self._finish_unstarted(prev, prev.pending, "the image is no longer in the Tiltfile")
+            self._states = states
+            self._model = model
+            self._model_files = frozenset(os.path.normpath(p) for p in (model.tiltfile, *model.files))
+        if self._watcher is not None:
+            self._watcher.update(self.watch_roots())
+        if self._on_model is not None:
+            self._on_model(model)
+        self._wake_monitor.set()
+        return model
+
+    def watch_roots(self) -> tuple[list[str], list[str]]:
+        """(directories watched recursively, files watched) for the file watcher."""
+        with self._lock:
+            dirs = {os.path.normpath(w) for st in self._states.values() for w in st.image.watch_paths}
+            files = set(self._model_files)
+        files |= {os.path.join(os.path.dirname(self.tiltfile), ".tiltignore")}
+        return sorted(dirs), sorted(files)
+
+    def _start_watcher(self) -> None:
+        if self._watcher_factory is not None:
+            self._watcher = self._watcher_factory(self)
+        else:
+            from tilt_lsp.liveupdate.watcher import FileWatcher
+
+            self._watcher = FileWatcher(self.changed, self.overflow, self.relevant)
+        self._watcher.update(self.watch_roots())
+        self._watcher.start()
+
+    # ----------------------------------------------------------------- commands
+
+    def pause(self, image: str | None = None) -> list[str]:
+        """Hold updates (of every image, or of one): changes are recorded and applied on resume."""
+        with self._lock:
+            if image is None:
+                self._paused = True
+                return list(self._states)
+            st = self._state_for(image)
+            st.paused = True
+            return [st.ref]
+
+    def resume(self, image: str | None = None) -> list[str]:
+        """Resume updates; held changes are applied now."""
+        with self._lock:
+            if image is None:
+                self._paused = False
+                for st in self._states.values():
+                    st.paused = False
+                targets = list(self._states.values())
+            else:
+                st = self._state_for(image)
+                st.paused = False
+                targets = [st]
+            for st in targets:
+                if not self._is_paused(st) and (st.held is not None or st.pending is not None):
+                    held, st.held = st.held or set(), None
+                    self._schedule(st, held)
+            return [st.ref for st in targets]
+
+    def _is_paused(self, st: _ImageState) -> bool:
+        return self._paused or st.paused
+
+    def _state_for(self, image: str) -> _ImageState:
+        for st in self._states.values():
+            if st.ref == image or image_name(st.ref) == image_name(image):
+                return st
+        raise ValueError(f"no live-update image named {image!r}")
+
+    def sync_now(self, target: str | None = None) -> list[str]:
+        """Resync now: every image (None), one image (its ref), or one file (a path or file URI).
+
+        An image resync copies every non-ignored file under its syncs to every container (no
+        deletes), runs the steps whose triggers match, and restarts if the spec says so.
+        Returns the image refs concerned.
+        """
+        with self._lock:
+            states = list(self._states.values())
+        if target:
+            wanted = [st for st in states if st.ref == target or image_name(st.ref) == image_name(target)]
+            if not wanted:
+                path = self._abs(target)
+                if os.path.lexists(path):
+                    self.save([path])
+                    return [st.ref for st in states if self._belongs(st, path)]
+                raise ValueError(f"no live-update image or file named {target!r}")
+            states = wanted
+        with self._lock:
+            for st in states:
+                self._schedule(st, (), full=True, force=True)
+        return [st.ref for st in states]
+
+    def status(self) -> dict[str, Any]:
+        """Per-image state, last result, containers (JSON-ready)."""
+        with self._lock:
+            images = []
+            for st in self._states.values():
+                images.append(
+                    {
+                        "image": st.ref,
+                        "resource": st.resource,
+                        "state": "paused" if self._is_paused(st) and not st.running else st.state,
+                        "paused": self._is_paused(st),
+                        "lastResult": st.last.to_json() if st.last else None,
+                        "containers": [
+                            {
+                                **container_json(c),
+                                "upToDate": st.watermarks.get(c.id, 0) >= self._image_seq(st),
+                            }
+                            for c in st.known.values()
+                        ],
+                        "pendingFiles": [self.rel(p) for p in sorted(st.pending.files)] if st.pending else [],
+                        "needsRebuild": [self.rel(p) for p in sorted(st.needs_rebuild)],
+                        "syncs": [{"local": self.rel(s.local), "remote": s.remote} for s in st.spec.syncs],
+                    }
+                )
+            return {
+                "paused": self._paused,
+                "tiltfile": self.tiltfile,
+                "modelError": self._model_error,
+                "images": images,
+            }
+
+    @staticmethod
+    def _image_seq(st: _ImageState) -> int:
+        return max(st.journal.values(), default=0)
+
+    def rel(self, path: str) -> str:
+        """A path relative to the workspace root when inside it (POSIX slashes), else absolute."""
+        if is_within(path, self.root) and path != self.root:
+            return os.path.relpath(path, self.root).replace(os.sep, "/")
+        return path
+
+    # --------------------------------------------------------------- scheduling
+
+    def _schedule(
+        self, st: _ImageState, files: Iterable[str], *, full: bool = False, force: bool = False
+    ) -> None:
+        """Queue an update for ``st`` (lock held). While paused, changes are only held."""
+        if self._stopped.is_set():
+            return
+        if self._is_paused(st) and not force:
+            st.held = (st.held or set()) | set(files)
+            return
+        if st.pending is None:
+            st.pending = _Pending(uuid.uuid4().hex, time.monotonic(), set(files), full)
+            st.state = "queued" if not st.running else st.state
+            self._emit(st, st.pending, "queued", [], message="queued")
+        else:
+            st.pending.files.update(files)
+            st.pending.full = st.pending.full or full
+        self._kick(st, force=force)
+
+    def _kick(self, st: _ImageState, *, force: bool = False) -> None:
+        if st.running or (self._is_paused(st) and not force) or self._stopped.is_set():
+            return
+        if st.pending is None:
+            st.pending = _Pending(uuid.uuid4().hex, time.monotonic())
+            self._emit(st, st.pending, "queued", [], message="queued")
+        st.running = True
+        self._update_pool.submit(self._drain, st.ref, force)
+
+    def _drain(self, ref: str, force: bool) -> None:
+        while True:
+            with self._lock:
+                st = self._states.get(ref)
+                if st is None:
+                    return
+                pending = st.pending
+                if pending is None or self._stopped.is_set() or (self._is_paused(st) and not force):
+                    st.running = False
+                    self._idle.notify_all()
+                    return
+                st.pending = None
+                st.state = "updating"
+            try:
+                self._run_update(st, pending)
+            except Exception as exc:  # a bug: still give the update its terminal phase
+                _log.exception("live update of %s crashed", ref)
+                self._terminal(st, pending, "failed", f"internal error: {exc}", [], infra=str(exc))
+            force = False
+            with self._idle:
+                self._idle.notify_all()
+
+    # ------------------------------------------------------------------ updates
+
+    def _find_containers(self, st: _ImageState) -> list[ContainerRef]:
+        transport = self.transport
+        found: dict[str, ContainerRef] = {}
+        for c in transport.find_containers(st.ref):
+            found[c.id] = c
+        if st.compose and isinstance(transport, SupportsComposeLookup):
+            for project, service in st.compose:
+                for c in transport.find_compose_containers(project, service):
+                    found.setdefault(c.id, c)
+        return sorted(found.values(), key=lambda c: (c.name, c.id))
+
+    def _run_update(self, st: _ImageState, pending: _Pending) -> None:
+        with self._lock:
+            target_seq = self._seq
+            journal = dict(st.journal)
+        try:
+            containers = self._find_containers(st)
+        except TransportError as exc:
+            self._terminal(st, pending, "failed", str(exc), [], infra=str(exc))
+            return
+        with self._lock:
+            st.known = {c.id: c for c in containers}
+        if not containers:
+            where = f" or the compose service {', '.join(s for _, s in st.compose)}" if st.compose else ""
+            self._terminal(
+                st,
+                pending,
+                "skipped",
+                f"no running container of image {st.ref}{where}; the changes are kept and replayed "
+                "when a container starts",
+                [],
+            )
+            return
+
+        # Containers that lack the same changes are updated together (normally all of them).
+        groups: dict[frozenset[str] | None, list[ContainerRef]] = {}
+        replay: set[str] = set()
+        for c in containers:
+            wm = st.watermarks.get(c.id, 0)
+            missing = frozenset(p for p, s in journal.items() if s > wm)
+            if pending.full or (st.spec.initial_sync and c.id not in st.seen):
+                groups.setdefault(None, []).append(c)
+                replay |= missing
+            elif missing:
+                groups.setdefault(missing, []).append(c)
+        if not groups:
+            self._terminal(st, pending, "done", "already up to date", containers)
+            return
+        ordered = sorted(groups.items(), key=lambda kv: -len(kv[1]))
+        for n, (key, members) in enumerate(ordered):
+            this = pending if n == 0 else _Pending(uuid.uuid4().hex, time.monotonic())
+            if n > 0:
+                self._emit(st, this, "queued", [], message="queued")
+            this.files = set(key) if key is not None else set()
+            this.full = key is None
+            self._apply(st, this, members, key, target_seq, frozenset(replay))
+
+    def _apply(
+        self,
+        st: _ImageState,
+        pending: _Pending,
+        containers: list[ContainerRef],
+        paths: frozenset[str] | None,
+        target_seq: int,
+        replay: frozenset[str] = frozenset(),
+    ) -> None:
+        """One update of ``containers``: ``paths`` changed, or (None) a full resync plus ``replay`` deletes."""
+        spec = st.spec
+        try:
+            p: Plan | Fallback
+            if paths is None:
+                p = self._full_plan(st, replay)
+            else:
+                p = plan(spec, paths, cwd=self.root)
+        except InvalidSyncError as exc:
+            self._terminal(st, pending, "failed", f"invalid live_update: {exc}", containers, infra=str(exc))
+            return
+        if isinstance(p, Fallback):
+            self._fallback(st, pending, p, containers, target_seq)
+            return
+        if paths is None:
+            pending.files = {local for local, _ in p.copies} | {local for local, _ in p.delete_sources}
+        uid = pending.update_id
+        files = sorted(pending.files)
+        self._log(st, files_changed_header(files, self.root) if files else "Nothing to sync", uid)
+
+        gone: list[ContainerRef] = []
+        infra: list[tuple[ContainerRef, TransportError]] = []
+        alive = list(containers)
+
+        def settle(c: ContainerRef, err: BaseException | None) -> bool:
+            if err is None:
+                return True
+            if isinstance(err, ContainerGone):
+                gone.append(c)
+            elif isinstance(err, TransportError):
+                infra.append((c, err))
+            else:
+                infra.append((c, TransportError(f"{type(err).__name__}: {err}", container=c)))
+            return False
+
+        # 1-2: deletes and copies.
+        if p.copies or p.deletes:
+            tar = build_tar(p.copies, st.matcher) if p.copies else None
+            try:
+                if tar is not None and tar.unstable:
+                    self.changed(tar.unstable)  # changed while being read: sent again with the next batch
+                n = len(p.copies) + len(p.deletes)
+                self._emit(
+                    st,
+                    pending,
+                    "sync",
+                    alive,
+                    message=f"sync {n} file{'s' if n != 1 else ''} \u2192 {_names(alive)}",
+                )
+                for c in alive:
+                    for line in will_delete_lines(p.delete_sources, c.display) + will_copy_lines(
+                        p.copies, c.display
+                    ):
+                        self._log(st, line, uid)
+                payload: bytes | None = None
+                if tar is not None and tar.entries:
+                    payload = tar.data if isinstance(tar.data, bytes) else None
+                    if payload is None:  # a large spooled archive: one reader at a time
+                        big = tar
+                        results = [(c, self._sync_one(c, p, big, None)) for c in alive]
+                    else:
+                        results = self._each(alive, lambda c: self._sync_one(c, p, None, payload))
+                else:
+                    results = self._each(alive, lambda c: self._sync_one(c, p, None, None))
+            finally:
+                if tar is not None:
+                    tar.close()
+            alive = [c for c, err in results if settle(c, err)]
+
+        # 3: runs, step by step across the replicas; no replica runs later steps after a failure.
+        run_failure: RunFailure | None = None
+        total = len(p.runs)
+        for index, run in enumerate(p.runs, 1):
+            if not alive:
+                break
+            self._emit(
+                st,
+                pending,
+                "run",
+                alive,
+                step={"index": index, "total": total, "command": run.display},
+                message=f"run {index}/{total}: {run.display}",
+            )
+            self._log(st, cmd_line(index, total, run), uid)
+            outcomes = self._each(alive, functools.partial(self._run_one, st, uid, run, len(alive) > 1))
+            still: list[ContainerRef] = []
+            for c, out in outcomes:
+                if isinstance(out, BaseException):
+                    settle(c, out)
+                    continue
+                code, tail = out
+                if code == 0:
+                    still.append(c)
+                elif code == 137:  # rule 25: killed by the runtime is infrastructure
+                    settle(
+                        c,
+                        TransportError(
+                            f'command "{run.display}" failed with exit code: 137 {describe_exit(137)}',
+                            container=c,
+                            exit_code=137,
+                            output="\n".join(tail),
+                        ),
+                    )
+                else:
+                    still.append(c)  # the replica has the files; only the step failed (rule 23)
+                    if run_failure is None:
+                        run_failure = RunFailure(run, index, total, code, tail, c.name)
+            alive = still
+            if run_failure is not None or infra:
+                break
+
+        # 4: restart.
+        if p.restart and alive and run_failure is None and not infra:
+            self._emit(st, pending, "restart", alive, message=f"restart {_names(alive)}")
+            alive = [c for c, err in self._each(alive, self._restart_one) if settle(c, err)]
+
+        self._conclude(st, pending, containers, alive, gone, infra, run_failure, target_seq)
+
+    def _full_plan(self, st: _ImageState, replay: frozenset[str]) -> Plan:
+        """Initial sync / resync: every non-ignored file under the syncs, plus deletes of replayed paths."""
+        full = initial_sync_plan(st.spec, st.matcher)
+        if not replay:
+            return full
+        try:
+            journal_plan = plan(st.spec, replay, cwd=self.root)
+        except InvalidSyncError:
+            return full
+        if isinstance(journal_plan, Fallback) or not journal_plan.deletes:
+            return full
+        return Plan(
+            copies=full.copies,
+            deletes=journal_plan.deletes,
+            runs=full.runs,
+            restart=full.restart,
+            changed=tuple(sorted(set(full.changed) | set(journal_plan.changed))),
+            delete_sources=journal_plan.delete_sources,
+        )
+
+    def _conclude(
+        self,
+        st: _ImageState,
+        pending: _Pending,
+        containers: list[ContainerRef],
+        alive: list[ContainerRef],
+        gone: list[ContainerRef],
+        infra: list[tuple[ContainerRef, TransportError]],
+        run_failure: RunFailure | None,
+        target_seq: int,
+    ) -> None:
+        uid = pending.update_id
+        if infra:
+            # Rules 25/27: infrastructure.  Replicas that completed every step are up to date; the
+            # others keep their changes pending and get them with the next update.
+            if run_failure is None:
+                self._advance(st, alive, target_seq)
+            c, err = infra[0]
+            self._log(
+                st, f"  \u2192 Failed to update container {c.display}: {err.message}", uid, kind="error"
+            )
+            message = f"Updating container {c.name}: {err}"
+            if err.output.strip() and err.exit_code not in (None, 126, 127):
+                message += "\n" + "\n".join(err.output.strip().splitlines()[-OUTPUT_TAIL_LINES:])
+            with self._lock:
+                st.infra_failed.update(x.id for x, _ in infra)
+            self._terminal(st, pending, "failed", message, [c for c, _ in infra] + alive, infra=str(err))
+            return
+        if run_failure is not None:
+            # Rule 23: the user's error. The files stay, the changes are consumed, nothing is rebuilt.
+            self._advance(st, alive, target_seq)
+            rf = run_failure
+            suffix = f" {describe_exit(rf.exit_code)}" if describe_exit(rf.exit_code) else ""
+            what = f'command "{rf.run.display}" failed with exit code: {rf.exit_code}{suffix}'
+            self._log(st, f"  \u2192 Failed to update container {rf.container}: {what}", uid, kind="error")
+            message = f"run {rf.index}/{rf.total} failed in {rf.container}: {what}"
+            if rf.output_tail:
+                message += "\n" + "\n".join(rf.output_tail)
+            self._terminal(st, pending, "failed", message, alive, run_failure=rf)
+            return
+        if not alive:
+            names = ", ".join(c.name for c in gone)
+            message = (
+                f"container{'s' if len(gone) != 1 else ''} {names} stopped or went away during the update; "
+                "the changes are replayed when a container of this image runs again"
+            )
+            self._terminal(st, pending, "failed", message, gone, infra=message)
+            return
+        self._advance(st, alive, target_seq)
+        for c in alive:
+            self._log(st, container_updated_line(c.display), uid)
+        elapsed = (time.monotonic() - pending.queued_at) * 1000
+        note = f"; {len(gone)} container{'s' if len(gone) != 1 else ''} went away" if gone else ""
+        self._terminal(st, pending, "done", f"updated in {elapsed:.0f} ms{note}", alive)
+
+    # per-container work (container pool) ----------------------------------------
+
+    def _each(
+        self, containers: Sequence[ContainerRef], fn: Callable[[ContainerRef], Any]
+    ) -> list[tuple[ContainerRef, Any]]:
+        """Run ``fn`` for every container (concurrently up to ``parallel``); exceptions become results."""
+
+        def guarded(c: ContainerRef) -> Any:
+            try:
+                return fn(c)
+            except Exception as exc:
+                return exc
+
+        if len(containers) == 1 or self.options.parallel <= 1:
+            return [(c, guarded(c)) for c in containers]
+        futures = [(c, self._container_pool.submit(guarded, c)) for c in containers]
+        return [(c, f.result()) for c, f in futures]
+
+    def _retrying(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except TransportError as exc:
+            if not (self.options.retry_transient and exc.transient) or isinstance(exc, ContainerGone):
+                raise
+            _log.info("transient error, retrying once: %s", exc)
+            return fn()
+
+    def _sync_one(
+        self, c: ContainerRef, p: Plan, tar: TarResult | None, payload: bytes | None
+    ) -> TransportError | None:
+        transport = self.transport
+        try:
+            if p.deletes:
+                self._retrying(lambda: transport.delete(c, list(p.deletes)))
+            if payload is not None:
+                data = payload
+                self._retrying(lambda: transport.extract_tar(c, data))
+            elif tar is not None:
+                self._retrying(lambda: transport.extract_tar(c, tar.chunks()))
+        except TransportError as exc:
+            return exc
+        return None
+
+    def _run_one(
+        self, st: _ImageState, uid: str, run: RunStep, multi: bool, c: ContainerRef
+    ) -> tuple[int, tuple[str, ...]]:
+        lines = _LineSplitter(
+            lambda text: self._log(st, text, uid, kind="output", container=c.name if multi else None)
+        )
+        code = self.transport.exec_run(c, list(run.argv), lines.feed)
+        lines.flush()
+        return code, lines.tail()
+
+    def _restart_one(self, c: ContainerRef) -> TransportError | None:
+        try:
+            self._retrying(lambda: self.transport.restart(c))
+        except TransportError as exc:
+            return exc
+        return None
+
+    # outcomes ---------------------------------------------------------------------
+
+    def _advance(self, st: _ImageState, containers: Iterable[ContainerRef], target_seq: int) -> None:
+        with self._lock:
+            for c in containers:
+                st.watermarks[c.id] = max(st.watermarks.get(c.id, 0), target_seq)
+                st.seen.add(c.id)
+                st.infra_failed.discard(c.id)
+            if len(st.watermarks) > _MAX_WATERMARKS:
+                live = set(st.known)
+                for cid in [k for k in st.watermarks if k not in live][
+                    : len(st.watermarks) - _MAX_WATERMARKS
+                ]:
+                    del st.watermarks[cid]
+
+    def _fallback(
+        self,
+        st: _ImageState,
+        pending: _Pending,
+        fb: Fallback,
+        containers: list[ContainerRef],
+        target_seq: int,
+    ) -> None:
+        # Nothing is copied for this batch (rule 12) and we do not rebuild: the batch is consumed,
+        # its offending paths are listed as needing a rebuild until the containers are replaced.
+        self._advance(st, containers, target_seq)
+        with self._lock:
+            for path in fb.paths:
+                if st.journal.get(path, 0) <= target_seq:
+                    st.journal.pop(path, None)
+                st.needs_rebuild.add(path)
+            st.fallback_containers.update(c.id for c in containers)
+        message = f"{fb.message}. {NO_REBUILD_NOTE}"
+        self._log(st, f'LiveUpdate "{st.ref}" UpdateStopped: {fb.message}', pending.update_id, kind="error")
+        self._terminal(st, pending, "fallback", message, containers)
+
+    def _finish_unstarted(self, st: _ImageState, pending: _Pending, why: str) -> None:
+        self._terminal(st, pending, "skipped", why, [])
+
+    def _terminal(
+        self,
+        st: _ImageState,
+        pending: _Pending,
+        phase: Phase,
+        message: str,
+        containers: Sequence[ContainerRef],
+        *,
+        run_failure: RunFailure | None = None,
+        infra: str | None = None,
+    ) -> None:
+        elapsed = (time.monotonic() - pending.queued_at) * 1000
+        files = tuple(sorted(pending.files))
+        result = UpdateResult(
+            update_id=pending.update_id,
+            image=st.ref,
+            resource=st.resource,
+            phase=phase,
+            message=message,
+            files=tuple(self.rel(f) for f in files),
+            containers=tuple(containers),
+            elapsed_ms=elapsed,
+            run_failure=run_failure,
+            infra_error=infra,
+        )
+        with self._lock:
+            st.last = result
+            if phase == "skipped":
+                st.state = "skipped"
+            elif phase == "failed":
+                st.state = "failed"
+            elif phase == "done":
+                st.state = "ok"
+            elif phase == "fallback":
+                st.state = "fallback"
+        self._emit(st, pending, phase, containers, message=message)
+        if self._on_result is not None:
+            try:
+                self._on_result(result)
+            except Exception:
+                _log.exception("live-update result handler failed")
+
+    # -------------------------------------------------------------------- output
+
+    def _emit(
+        self,
+        st: _ImageState,
+        pending: _Pending,
+        phase: Phase,
+        containers: Sequence[ContainerRef],
+        *,
+        step: dict[str, Any] | None = None,
+        message: str = "",
+    ) -> None:
+        if self._on_event is None:
+            return
+        event = {
+            "updateId": pending.update_id,
+            "image": st.ref,
+            "resource": st.resource,
+            "phase": phase,
+            "files": [self.rel(f) for f in sorted(pending.files)],
+            "containers": [container_json(c) for c in containers],
+            "step": step,
+            "elapsedMs": round((time.monotonic() - pending.queued_at) * 1000, 1),
+            "message": message,
+        }
+        try:
+            self._on_event(event)
+        except Exception:
+            _log.exception("live-update event handler failed")
+
+    def _log(
+        self,
+        st: _ImageState,
+        text: str,
+        update_id: str | None,
+        *,
+        kind: Literal["progress", "output", "error"] = "progress",
+        container: str | None = None,
+    ) -> None:
+        if self._on_log is None:
+            return
+        try:
+            self._on_log(LogLine(st.ref, text, kind, update_id, container))
+        except Exception:
+            _log.exception("live-update log handler failed")
+
+    def _emit_log_all(self, text: str, kind: Literal["progress", "output", "error"]) -> None:
+        if self._on_log is not None:
+            self._on_log(LogLine("*", text, kind))
+
+    # ------------------------------------------------------------------- monitor
+
+    def _monitor_loop(self) -> None:
+        first = True
+        while not self._stopped.is_set():
+            try:
+                self._discover(initial=first)
+            except Exception:
+                _log.exception("container discovery failed")
+            first = False
+            self._wake_monitor.wait(self.options.poll_interval_s)
+            self._wake_monitor.clear()
+
+    def _discover(self, *, initial: bool) -> None:
+        """Find containers; schedule replay (new container id with changes it lacks) and initial syncs."""
+        with self._lock:
+            states = list(self._states.values())
+        transport = self.transport
+        preparer = transport if isinstance(transport, SupportsPrepare) else None
+        all_ids: set[str] = set()
+        for st in states:
+            if self._stopped.is_set():
+                return
+            try:
+                containers = self._find_containers(st)
+            except TransportError as exc:
+                _log.debug("discovery for %s failed: %s", st.ref, exc)
+                continue
+            all_ids.update(c.id for c in containers)
+            with self._lock:
+                st.known = {c.id: c for c in containers}
+                ids = set(st.known)
+                if st.fallback_containers and ids and not ids & st.fallback_containers:
+                    st.needs_rebuild.clear()  # every container was replaced: presumably a new image
+                    st.fallback_containers.clear()
+                if initial and st.spec.initial_sync and not self.options.initial_sync_on_start:
+                    st.seen.update(ids)
+                if not (st.running or st.pending is not None or self._is_paused(st)):
+                    newest = self._image_seq(st)
+                    lagging = [
+                        c
+                        for c in containers
+                        if st.watermarks.get(c.id, 0) < newest and c.id not in st.infra_failed
+                    ]
+                    unsynced = st.spec.initial_sync and any(c.id not in st.seen for c in containers)
+                    if lagging or unsynced:
+                        self._schedule(st, ())
+            if preparer is not None:
+                for c in containers:
+                    try:
+                        preparer.prepare(c, st.spec.runs)
+                    except Exception:
+                        _log.debug("prepare failed for %s", c.name, exc_info=True)
+        if preparer is not None:
+            preparer.forget(all_ids)
+
+
+# ------------------------------------------------------------------- helpers
+
+
+class _Intake:
+    """Feeds debounced batches to ``on_batch`` on one thread, in order (saves skip the wait)."""
+
+    def __init__(self, debouncer: Debouncer, on_batch: Callable[[Batch], None]) -> None:
+        self.debouncer = debouncer
+        self._on_batch = on_batch
+        self._cond = threading.Condition()
+        self._ready: list[Batch] = []
+        self._handling = False
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="liveupdate-intake", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def busy(self) -> bool:
+        """A batch is open, ready or being handled."""
+        with self._cond:
+            return bool(self._ready) or self._handling or self.debouncer.is_open
+
+    def submit(self, paths: Iterable[str]) -> None:
+        if self.debouncer.add(paths):
+            with self._cond:
+                self._cond.notify_all()
+
+    def save(self, paths: Iterable[str]) -> None:
+        with self._cond:  # flush and enqueue atomically, so busy() never misses a save
+            batch = self.debouncer.flush_now(paths)
+            if batch is not None:
+                self._ready.append(batch)
+                self._cond.notify_all()
+
+    def overflow(self) -> None:
+        self.debouncer.overflow()
+        with self._cond:
+            self._cond.notify_all()
+
+    def stop(self, timeout: float) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    def _next(self) -> Batch | None:
+        with self._cond:
+            while True:
+                if self._stopping:
+                    return None
+                if self._ready:
+                    self._handling = True
+                    return self._ready.pop(0)
+                batch = self.debouncer.poll()
+                if batch is not None:
+                    self._handling = True
+                    return batch
+                deadline = self.debouncer.deadline()
+                self._cond.wait(None if deadline is None else max(0.0, deadline - self.debouncer.clock()))
+
+    def _loop(self) -> None:
+        while True:
+            batch = self._next()
+            if batch is None:
+                return
+            try:
+                self._on_batch(batch)
+            except Exception:
+                _log.exception("live-update batch handling failed")
+            finally:
+                with self._cond:
+                    self._handling = False
+                    self._cond.notify_all()
+
+
+class _LineSplitter:
+    """Turns streamed output bytes into lines; keeps the last lines for failure messages."""
+
+    def __init__(self, emit: Callable[[str], None], keep: int = OUTPUT_TAIL_LINES) -> None:
+        self._emit = emit
+        self._buf = b""
+        self._tail: list[str] = []
+        self._keep = keep
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+        while b"\n" in self._buf:
+            line, self._buf = self._buf.split(b"\n", 1)
+            self._line(line)
+
+    def flush(self) -> None:
+        if self._buf:
+            self._line(self._buf)
+            self._buf = b""
+
+    def _line(self, raw: bytes) -> None:
+        text = raw.decode("utf-8", "replace").rstrip("\r")
+        self._tail.append(text)
+        if len(self._tail) > self._keep:
+            del self._tail[0]
+        self._emit(text)
+
+    def tail(self) -> tuple[str, ...]:
+        return tuple(self._tail)
+
+
+def _names(containers: Sequence[ContainerRef]) -> str:
+    names = [c.name for c in containers]
+    if len(names) > 3:
+        return f"{', '.join(names[:3])} +{len(names) - 3} more"
+    return ", ".join(names)
+
+
+def _is_ignore_file(path: str) -> bool:
+    base = os.path.basename(path)
+    return base in (".dockerignore", ".tiltignore") or base.endswith(".dockerignore")
+
+
+def _resource_of(model: TiltfileModel, ref: str) -> str | None:
+    for r in model.resources:
+        if ref in r.images or any(image_name(i) == image_name(ref) for i in r.images):
+            return r.name
+    return None
+
+
+def _compose_services(model: TiltfileModel, ref: str) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    for proj in model.compose:
+        for svc in proj.services:
+            if (svc.image and image_name(svc.image) == image_name(ref)) or svc.name == ref:
+                out.append((proj.project_name, svc.name))
+    return tuple(out)

@@ -1,0 +1,339 @@
+"""The language server: state, wiring of the feature modules, and ``run_server``.
+
+No feature logic lives here.  :class:`TiltLanguageServer` owns what the features share
+(settings, the :class:`~tilt_lsp.workspace.TiltWorkspace`, diagnostics kept per source,
+document events) and :func:`create_server` registers the feature modules in order.  Each
+module in ``tilt_lsp/features`` exposes ``register(server)``; the live-update adapter
+(``features/liveupdate.py``) is registered the same way when it exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from .features._lsp import Converter, line_starts, path_of, uri_of
+from .settings import Settings
+from .workspace import Overlay, TiltWorkspace
+
+log = logging.getLogger("tilt_lsp")
+
+SERVER_NAME = "tilt-lsp"
+try:
+    from importlib.metadata import version as _dist_version
+
+    SERVER_VERSION = _dist_version("tilt-lsp")
+except Exception:  # noqa: BLE001 - not installed (running from a checkout)
+    SERVER_VERSION = "0.0.0"
+
+#: Feature modules, in registration order.  ``documents`` must come first: it owns the
+#: text-sync notifications and turns them into the server's document events.
+FEATURES: tuple[str, ...] = (
+    "documents",
+    "diagnostics",
+    "completion",
+    "hover",
+    "signature_help",
+    "definition",
+    "references",
+    "symbols",
+    "code_actions",
+    "semantic_tokens",
+)
+#: Registered after the built-in features when the module exists (another issue builds it).
+OPTIONAL_FEATURES: tuple[str, ...] = ("liveupdate",)
+
+DocumentListener = Callable[[str, str], None]  # (uri, path)
+
+
+class _Lines:
+    __slots__ = ("key", "lines", "starts")
+
+    def __init__(self, key: object, text: str) -> None:
+        self.key = key
+        self.lines = text.split("\n")
+        self.starts = line_starts(text)
+
+
+class TiltLanguageServer(LanguageServer):
+    """State shared by the feature modules."""
+
+    def __init__(self, *, evaluator: Any = None) -> None:
+        super().__init__(SERVER_NAME, SERVER_VERSION, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.settings = Settings()
+        self.tilt = TiltWorkspace(evaluator=evaluator)
+        self._diagnostics: dict[str, dict[str, list[types.Diagnostic]]] = {}
+        self._reported: set[str] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._lines: dict[str, _Lines] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        # Feature objects that others may need (e.g. "diagnostics"), by name.
+        self.features: dict[str, Any] = {}
+        # Document events, fired by features/documents.py after pygls updated its copy.
+        self.on_open: list[DocumentListener] = []
+        self.on_change: list[DocumentListener] = []
+        self.on_save: list[DocumentListener] = []
+        self.on_close: list[DocumentListener] = []
+        self.on_settings: list[Callable[[Settings], None]] = []
+        self.on_files_changed: list[Callable[[list[str]], None]] = []
+
+    # -------------------------------------------------------------- documents
+
+    def overlays(self) -> dict[str, Overlay]:
+        """Unsaved text of every open document, by absolute path."""
+        out: dict[str, Overlay] = {}
+        for uri, doc in self.workspace.text_documents.items():
+            p = path_of(uri)
+            if p is not None:
+                out[p] = Overlay(doc.source, doc.version)
+        return out
+
+    def open_text(self, path: str) -> str | None:
+        doc = self.workspace.text_documents.get(uri_of(path))
+        return doc.source if doc is not None else None
+
+    def text_of(self, path: str) -> str | None:
+        """The editor's text when the file is open, else the file on disk."""
+        text = self.open_text(path)
+        if text is not None:
+            return text
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def _line_cache(self, path: str) -> _Lines:
+        doc = self.workspace.text_documents.get(uri_of(path))
+        key: object
+        if doc is not None:
+            key = ("doc", doc.version, id(doc))
+            cached = self._lines.get(path)
+            if cached is not None and cached.key == key:
+                return cached
+            entry = _Lines(key, doc.source)
+        else:
+            try:
+                key = ("disk", os.stat(path).st_mtime_ns)
+            except OSError:
+                key = ("missing",)
+            cached = self._lines.get(path)
+            if cached is not None and cached.key == key:
+                return cached
+            entry = _Lines(key, self.text_of(path) or "")
+        if len(self._lines) > 256:
+            self._lines.clear()
+        self._lines[path] = entry
+        return entry
+
+    def lines_of(self, path: str) -> list[str]:
+        return self._line_cache(path).lines
+
+    def line_starts_of(self, path: str) -> list[int]:
+        return self._line_cache(path).starts
+
+    def converter(self, path: str) -> Converter:
+        return Converter(self.lines_of(path), self.workspace.position_codec)
+
+    # ------------------------------------------------------------ diagnostics
+
+    def set_diagnostics(self, uri: str, source: str, diagnostics: Sequence[types.Diagnostic]) -> None:
+        """Replace the diagnostics ``source`` reports for ``uri`` and publish the union of all sources.
+
+        Sources are independent: the model's diagnostics ("model") never overwrite the live-update
+        engine's ("liveupdate") and vice versa.  Safe to call from any thread.
+        """
+        if self.loop is not None and not self._on_loop():
+            self.loop.call_soon_threadsafe(self.set_diagnostics, uri, source, list(diagnostics))
+            return
+        per_source = self._diagnostics.setdefault(uri, {})
+        if diagnostics:
+            per_source[source] = list(diagnostics)
+        else:
+            per_source.pop(source, None)
+        merged = [d for src in sorted(per_source) for d in per_source[src]]
+        if not per_source:
+            self._diagnostics.pop(uri, None)
+        doc = self.workspace.text_documents.get(uri)
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=merged, version=doc.version if doc else None)
+        )
+
+    def diagnostics_of(self, uri: str, source: str | None = None) -> list[types.Diagnostic]:
+        per_source = self._diagnostics.get(uri, {})
+        if source is not None:
+            return list(per_source.get(source, ()))
+        return [d for src in sorted(per_source) for d in per_source[src]]
+
+    def uris_with_diagnostics(self, source: str) -> list[str]:
+        return [u for u, per in self._diagnostics.items() if source in per]
+
+    # ---------------------------------------------------------------- helpers
+
+    def _on_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
+
+    def run_task(self, coro: Coroutine[Any, Any, Any], name: str = "task") -> asyncio.Future[Any]:
+        """Run ``coro`` in the background, keeping a reference and logging its failure."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Future[Any]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and (exc := t.exception()) is not None:
+                log.error("%s failed", name, exc_info=exc)
+
+        task.add_done_callback(done)
+        return task
+
+    def report_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        """Show ``message`` to the user, once per server lifetime."""
+        if message in self._reported:
+            return
+        self._reported.add(message)
+        log.warning("%s", message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def apply_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        _LspLogHandler.level_for(self, settings.trace)
+        for cb in list(self.on_settings):
+            try:
+                cb(settings)
+            except Exception:
+                log.exception("settings listener failed")
+
+    def fire(self, listeners: Sequence[DocumentListener], uri: str) -> None:
+        p = path_of(uri)
+        if p is None:
+            return
+        for cb in list(listeners):
+            try:
+                cb(uri, p)
+            except Exception:
+                log.exception("document listener failed")
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # Failures are logged where they happen; never pop up dialogs for them.
+        log.error("server error: %s", error)
+
+    def shutdown(self) -> None:
+        self.tilt.shutdown()
+        super().shutdown()  # type: ignore[no-untyped-call]
+
+
+# -------------------------------------------------------------------- logging
+
+
+class _LspLogHandler(logging.Handler):
+    """Forward our log records to the client as window/logMessage."""
+
+    _TYPES = {
+        logging.ERROR: types.MessageType.Error,
+        logging.WARNING: types.MessageType.Warning,
+        logging.INFO: types.MessageType.Info,
+        logging.DEBUG: types.MessageType.Log,
+    }
+
+    def __init__(self, server: TiltLanguageServer) -> None:
+        super().__init__(logging.INFO)
+        self.server = server
+        self._local = threading.local()
+
+    @staticmethod
+    def level_for(server: TiltLanguageServer, trace: str) -> None:
+        level = {"off": logging.INFO, "messages": logging.INFO, "verbose": logging.DEBUG}.get(trace, logging.INFO)
+        for h in logging.getLogger("tilt_lsp").handlers:
+            if isinstance(h, _LspLogHandler) and h.server is server:
+                h.setLevel(level)
+        logging.getLogger("tilt_lsp").setLevel(min(level, logging.INFO))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(self._local, "busy", False) or self.server.loop is None:
+            return
+        try:
+            msg = self.format(record)
+        except Exception:  # noqa: BLE001
+            return
+        mtype = self._TYPES.get(record.levelno, types.MessageType.Log)
+        if record.levelno > logging.ERROR:
+            mtype = types.MessageType.Error
+        params = types.LogMessageParams(type=mtype, message=msg)
+        self.server.loop.call_soon_threadsafe(self._send, params)
+
+    def _send(self, params: types.LogMessageParams) -> None:
+        self._local.busy = True
+        try:
+            self.server.window_log_message(params)
+        except Exception:  # noqa: BLE001 - the transport may be gone
+            pass
+        finally:
+            self._local.busy = False
+
+
+# --------------------------------------------------------------------- factory
+
+
+def create_server(*, features: Sequence[str] = FEATURES, evaluator: Any = None) -> TiltLanguageServer:
+    """Build a server with the given feature modules registered in order."""
+    server = TiltLanguageServer(evaluator=evaluator)
+    for name in features:
+        importlib.import_module(f"tilt_lsp.features.{name}").register(server)
+    for name in OPTIONAL_FEATURES:
+        try:
+            mod = importlib.import_module(f"tilt_lsp.features.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"tilt_lsp.features.{name}":
+                raise
+            continue
+        mod.register(server)
+    return server
+
+
+def _setup_logging(server: TiltLanguageServer) -> None:
+    root = logging.getLogger("tilt_lsp")
+    root.setLevel(logging.INFO)
+    if not any(isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is sys.stderr for h in root.handlers):
+        err = logging.StreamHandler(sys.stderr)
+        err.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(err)
+    lsp = _LspLogHandler(server)
+    lsp.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(lsp)
+    root.propagate = False
+    # pygls logs through the root logger; keep it on stderr only.
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+
+
+def run_server(tcp: str | None = None) -> int:
+    """Serve on stdio, or on ``HOST:PORT`` when ``tcp`` is given.  Returns the exit code."""
+    server = create_server()
+    _setup_logging(server)
+    # Keep the protocol loop responsive while an evaluation holds the GIL in a worker.
+    sys.setswitchinterval(0.001)
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        try:
+            port_no = int(port)
+        except ValueError:
+            print(f"tilt-lsp: --tcp wants HOST:PORT, got {tcp!r}", file=sys.stderr)
+            return 2
+        server.start_tcp(host or "127.0.0.1", port_no)
+    else:
+        server.start_io()
+    return 0
+
+
+__all__ = ["FEATURES", "TiltLanguageServer", "create_server", "run_server"]
