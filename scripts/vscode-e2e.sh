@@ -12,7 +12,8 @@
 # Environment:
 #   TILT_E2E_CACHE      cache dir for code-server (default <repo>/.cache/code-server)
 #   TILT_E2E_PYTHON     interpreter that runs `-m tilt_lsp` (default <repo>/.venv/bin/python)
-#   TILT_E2E_DOCKER=0   skip the live-update (Docker) part of the scenario; default 1 (required)
+#   TILT_E2E_PARTS      comma-separated subset of client,fake,server,liveupdate,untrusted (local runs only)
+#   TILT_E2E_DOCKER=0   do not start Docker (local runs without the liveupdate part); ignored when CI=true
 #   TILT_E2E_SKIP_BUILD=1  reuse an existing vscode-client/*.vsix
 set -euo pipefail
 
@@ -83,6 +84,14 @@ build_vsix() {
 
 main() {
     local started=$SECONDS
+    if [[ ${CI:-} == true ]]; then
+        # CI runs the whole scenario: no part may be skipped there.
+        if [[ -n ${TILT_E2E_PARTS:-} || ${TILT_E2E_DOCKER:-1} == 0 ]]; then
+            say "CI=true: ignoring TILT_E2E_PARTS/TILT_E2E_DOCKER, running every part"
+        fi
+        unset TILT_E2E_PARTS
+        TILT_E2E_DOCKER=1
+    fi
     install_apt_packages
     install_code_server
     if [[ ${1:-} == --install-only ]]; then

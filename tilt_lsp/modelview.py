@@ -133,8 +133,9 @@ def model_text(model: TiltfileModel) -> str:
     errors = sum(1 for d in model.diagnostics if d.severity == Severity.ERROR)
     warnings = sum(1 for d in model.diagnostics if d.severity == Severity.WARNING)
     lines.append(f"{len(model.resources)} resources, {len(model.images)} images, {errors} errors, {warnings} warnings")
-    for d in model.diagnostics:
-        lines.append(f"  {rel(d.path)}:{d.range.start.line + 1}:{d.range.start.character + 1}: {d.severity.label} {d.code} {d.message}")
+    for diag in model.diagnostics:
+        start = diag.range.start
+        lines.append(f"  {rel(diag.path)}:{start.line + 1}:{start.character + 1}: {diag.severity.label} {diag.code} {diag.message}")
     return "\n".join(lines) + "\n"
 
 

@@ -61,7 +61,7 @@ class _Lines:
     def __init__(self, key: object, text: str) -> None:
         self.key = key
         self.lines = text.split("\n")
-        self.starts = line_starts(text)
+        self.starts = line_starts(text, self.lines)
 
 
 class TiltLanguageServer(LanguageServer):
@@ -163,7 +163,10 @@ class TiltLanguageServer(LanguageServer):
         merged = [d for src in sorted(per_source) for d in per_source[src]]
         if not per_source:
             self._diagnostics.pop(uri, None)
-        doc = self.workspace.text_documents.get(uri)
+        try:
+            doc = self.workspace.text_documents.get(uri)
+        except RuntimeError:  # not initialized yet
+            doc = None
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=merged, version=doc.version if doc else None)
         )
@@ -332,7 +335,12 @@ def run_server(tcp: str | None = None) -> int:
             return 2
         server.start_tcp(host or "127.0.0.1", port_no)
     else:
-        server.start_io()
+        # The protocol owns the real stdout; anything else that writes to fd 1 (a library's
+        # print, a child process) lands on stderr instead of corrupting the stream.
+        protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+        sys.stdout = sys.stderr
+        server.start_io(sys.stdin.buffer, protocol_out)
     return 0
 
 

@@ -10,6 +10,7 @@ no container to update, 1 otherwise.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -99,9 +100,9 @@ def cmd_watch(path: str, debounce_ms: int = 200, docker_host: str | None = None,
     printer = Printer(sys.stdout)
 
     def make_transport() -> Any:
-        from .liveupdate.transport.docker import DockerTransport
+        from .liveupdate.warmexec import WarmDockerTransport
 
-        return DockerTransport(docker_host)
+        return WarmDockerTransport(docker_host)
 
     engine = LiveUpdateEngine(
         root,

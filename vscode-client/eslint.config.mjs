@@ -38,6 +38,7 @@ export default tseslint.config(
                 window: 'readonly',
                 document: 'readonly',
                 MutationObserver: 'readonly',
+                navigator: 'readonly',
             },
         },
         rules: { eqeqeq: 'error', curly: 'error' },

@@ -11,67 +11,9 @@ from typing import Any
 import pytest
 
 from liveupdate.fake_transport import FakeTransport, transient_error
-from tilt_lsp.liveupdate.engine import TERMINAL_PHASES, EngineOptions, LiveUpdateEngine, LogLine, UpdateResult
+from liveupdate.recorder import TIMEOUT, Recorder, check_sequences
+from tilt_lsp.liveupdate.engine import EngineOptions, LiveUpdateEngine
 from tilt_lsp.liveupdate.transport.base import ToolMissing
-
-TIMEOUT = 20.0
-PHASE_ORDER = ["queued", "sync", "run", "restart"]
-EVENT_KEYS = {"updateId", "image", "resource", "phase", "files", "containers", "step", "elapsedMs", "message"}
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.logs: list[LogLine] = []
-        self.results: list[UpdateResult] = []
-        self.cond = threading.Condition()
-
-    def event(self, e: dict[str, Any]) -> None:
-        with self.cond:
-            self.events.append(e)
-            self.cond.notify_all()
-
-    def log(self, line: LogLine) -> None:
-        with self.cond:
-            self.logs.append(line)
-
-    def result(self, r: UpdateResult) -> None:
-        with self.cond:
-            self.results.append(r)
-
-    def terminals(self) -> list[dict[str, Any]]:
-        with self.cond:
-            return [e for e in self.events if e["phase"] in TERMINAL_PHASES]
-
-    def wait_terminals(self, n: int, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while len([e for e in self.events if e["phase"] in TERMINAL_PHASES]) < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"expected {n} terminal events, got: {self.events}")
-                self.cond.wait(left)
-            return [e for e in self.events if e["phase"] in TERMINAL_PHASES]
-
-    def by_update(self) -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = {}
-        with self.cond:
-            for e in self.events:
-                out.setdefault(e["updateId"], []).append(e)
-        return out
-
-
-def check_sequences(rec: Recorder) -> None:
-    """Every update: phases in order, exactly one terminal phase, last."""
-    for uid, events in rec.by_update().items():
-        phases = [e["phase"] for e in events]
-        assert set(events[0]) == EVENT_KEYS, events[0]
-        terminals = [p for p in phases if p in TERMINAL_PHASES]
-        assert len(terminals) == 1, (uid, phases)
-        assert phases[-1] in TERMINAL_PHASES, phases
-        body = [PHASE_ORDER.index(p) for p in phases[:-1]]
-        assert body == sorted(body), phases
-        assert phases[0] == "queued", phases
 
 
 @pytest.fixture
@@ -237,7 +179,9 @@ def test_run_failure_keeps_files_and_next_save_only_sends_new_changes(
     engine.save([str(project / "src" / "b.txt")])
     terms = rec.wait_terminals(2)
     assert terms[-1]["phase"] == "done"
-    assert fake.calls_of("tar")[-1][2] == ("app/src/b.txt",) or fake.calls_of("tar")[-1][2] == ("/app/src/b.txt",)
+    assert fake.calls_of("tar")[-1][2] == ("app/src/b.txt",) or fake.calls_of("tar")[-1][2] == (
+        "/app/src/b.txt",
+    )
     assert engine.status()["images"][0]["state"] == "ok"
     check_sequences(rec)
 
@@ -265,7 +209,9 @@ def test_exit_137_is_infrastructure(make_engine: EngineFactory, project: Path) -
     assert rec.results[-1].run_failure is None and rec.results[-1].infra_error
 
 
-def test_infra_error_gives_guidance_and_is_not_retried_in_a_loop(make_engine: EngineFactory, project: Path) -> None:
+def test_infra_error_gives_guidance_and_is_not_retried_in_a_loop(
+    make_engine: EngineFactory, project: Path
+) -> None:
     engine, fake, rec = make_engine()
     box = fake.of("web-1")
     fake.tar_errors.append(ToolMissing("tar", container=box.ref, exit_code=127))
@@ -310,7 +256,9 @@ def test_ignored_and_editor_temp_files_do_nothing(make_engine: EngineFactory, pr
     engine, fake, rec = make_engine()
     for name in (".a.txt.swp", "4913", "a.txt~", ".#a.txt", "a.txt___jb_tmp___"):
         (project / "src" / name).write_text("tmp")
-    engine.changed([str(project / "src" / n) for n in (".a.txt.swp", "4913", "a.txt~", ".#a.txt", "a.txt___jb_tmp___")])
+    engine.changed(
+        [str(project / "src" / n) for n in (".a.txt.swp", "4913", "a.txt~", ".#a.txt", "a.txt___jb_tmp___")]
+    )
     engine.changed([str(project / ".git" / "index")])
     engine.save([str(project / "Dockerfile")])
     assert engine.wait_idle(TIMEOUT)

@@ -8,18 +8,26 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
-from conftest import ENV, at_cursor, complete, diagnostics, make_project, open_doc, pos, wait_for
 from lsprotocol import types
+from lsputil import (
+    ENV,
+    accept_registrations,
+    at_cursor,
+    complete,
+    diagnostics,
+    make_project,
+    open_doc,
+    pos,
+    wait_for,
+)
 from pygls.exceptions import JsonRpcMethodNotFound
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 
-async def test_capabilities(client: LanguageClient) -> None:
-    caps = client.capabilities if hasattr(client, "capabilities") else None
-    del caps
-    # A second initialize is not allowed, so look at what the fixture negotiated via a request that works.
-    result = await client.workspace_symbol_async(types.WorkspaceSymbolParams(query=""))
-    assert result is not None or result == []
+async def test_registers_file_watchers(client: LanguageClient) -> None:
+    await wait_for(lambda: bool(client.registrations))  # type: ignore[attr-defined]
+    reg = client.registrations[0]  # type: ignore[attr-defined]
+    assert reg.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
 
 
 async def test_unknown_method_is_method_not_found(client: LanguageClient) -> None:
@@ -68,6 +76,7 @@ async def test_logs_reach_the_client(client: LanguageClient, project: Path) -> N
     ),
 )
 async def faulty(lsp_client: LanguageClient, tmp_path: Path) -> object:
+    accept_registrations(lsp_client)
     root = make_project(tmp_path / "proj")
     await lsp_client.initialize_session(
         types.InitializeParams(

@@ -44,13 +44,21 @@ class Case:
     at: tuple[int, int] | None  # 0-based (line, character) where the diagnostic starts
     message: str  # a fragment of its message
     good: str  # a close variant that must not produce `code`
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str | bytes] = field(default_factory=dict)
 
 
 K8S_IMG = "k8s_yaml('k8s.yaml')\n"
 
 CASES: list[Case] = [
     Case("TL101", "x = 1\ny = (\nz = 2\n", (1, 4), "syntax error: '(' was never closed", "x = 1\ny = (\n  2)\nz = 2\n"),
+    Case("TL101", "x = 'a\\d'\n", (0, 6), "syntax error: invalid escape sequence \\d", "x = r'a\\d' + 'a\\\\d\\n\\t\\x41\\u00e9'\n"),
+    Case("TL101", "cmd = ('docker build '\n       '--tag x')\n", (1, 7), "adjacent string literals are not joined in Starlark",
+         "cmd = ('docker build ' +\n       '--tag x')\n"),
+    Case("TL101", "n = 1_000\n", (0, 4), "Starlark does not allow _ in number literals", "n = 1000\n"),
+    Case("TL101", "a = b = 1\n", (0, 0), "Starlark has no chained assignment", "a = 1\nb = a\n"),
+    Case("TL101", "x = 1\nreturn x\n", (1, 0), "return statement not within a function", "def f(x):\n    return x\n"),
+    Case("TL101", "if True:\n    break\n", (1, 4), "break not in a loop", "for i in range(3):\n    if i:\n        break\n"),
+    Case("TL101", "def f(a, a):\n    pass\n", (0, 9), "duplicate parameter: a", "def f(a, b):\n    pass\n"),
     Case("TL102", "x = 1\nimport os\n", (1, 0), "Starlark does not support import statements", "x = 1\n"),
     Case("TL102", "class A:\n    pass\n", (0, 0), "class definitions", "A = struct()\n"),
     Case("TL102", "try:\n    x = 1\nexcept:\n    pass\n", (0, 0), "try/except", "x = 1\n"),
@@ -62,14 +70,26 @@ CASES: list[Case] = [
     Case("TL105", "x = 2 ** 8\n", (0, 4), "no ** operator", "x = 2 * 8\n"),
     Case("TL105", "x = [i for i in range(3)]\ny = (i for i in x)\n", (1, 4), "generator expressions", "x = [i for i in range(3)]\n"),
     Case("TL105", "def f():\n    yield 1\n", (1, 4), "yield", "def f():\n    return 1\n"),
+    Case("TL105", "d = {'a': 1}\ne = {**d, 'b': 2}\n", (1, 4), "** inside a dict literal", "d = {'a': 1}\ne = dict(d, b=2)\n"),
+    Case("TL105", "def f(*a):\n    return a\nf(*[1], *[2])\n", (2, 0), "more than one *args",
+         "def f(*a):\n    return a\nf(*([1] + [2]))\n"),
     Case("TL106", "def f():\n    load('./lib.star', 'v')\n", (1, 4), "load statement within a function",
          "load('./lib.star', 'v')\n", {"lib.star": "v = 1\n"}),
     Case("TL106", "if True:\n    load('./lib.star', 'v')\n", (1, 4), "load statement within a loop or conditional",
          "load('./lib.star', 'v')\n", {"lib.star": "v = 1\n"}),
     Case("TL106", "p = './lib.star'\nload(p, 'v')\n", (1, 0), "string literal", "load('./lib.star', 'v')\n", {"lib.star": "v = 1\n"}),
+    Case("TL107", "load('./lib.star', 'v')\n", (0, 5), "lib.star: file is not valid UTF-8 (byte 0xe9 at offset 8)",
+         "load('./ok.star', 'v')\n", {"lib.star": "v = 'caf\u00e9'\n".encode("latin-1"), "ok.star": "v = 'caf\u00e9'\n"}),
+    Case("TL107", "load('./lib.star', 'v')\n", (0, 5), "lib.star: file looks binary",
+         "load('./ok.star', 'v')\n", {"lib.star": b"\x00\x01\x02", "ok.star": "v = 1\n"}),
+    Case("TL108", "load('./big.star', 'v')\n", (0, 5), "big.star: file is too large to analyze",
+         "load('./ok.star', 'v')\n", {"big.star": b"v = 1\n" + b"#" * (8 * 1024 * 1024) + b"\n", "ok.star": "v = 1\n"}),
     Case("TL201", "docker_biuld('img', '.')\n", (0, 0), "undefined: docker_biuld (did you mean docker_build?)",
          "docker_build('img', '.')\n", {"Dockerfile": DOCKERFILE}),
     Case("TL201", "def f():\n    return nope\n", (1, 11), "undefined: nope", "nope = 1\ndef f():\n    return nope\n"),
+    Case("TL201", "def f():\n    return os.path.jion('a', 'b')\n", (1, 19), 'module "os.path" has no .jion field or method (did you mean .join?)',
+         "def f():\n    return os.path.join('a', 'b')\n"),
+    Case("TL302", "x = 'a'.uper()\n", (0, 4), "string has no .uper field or method (did you mean .upper?)", "x = 'a'.upper()\n"),
     Case("TL202", "x = read_file(file_path='a.txt')\n", (0, 14), "read_file: unexpected keyword argument file_path (did you mean paths?)",
          "x = read_file(paths='a.txt')\n", {"a.txt": "a"}),
     Case("TL202", "x = listdir(directory='.')\n", (0, 12), "listdir: unexpected keyword argument directory (did you mean dir?)",
@@ -197,7 +217,7 @@ def test_good_case_does_not(tmp_path: Path, case: Case) -> None:
 
 
 def test_every_code_has_a_case() -> None:
-    assert {c.code for c in CASES} == set(CODES) - {"TL107", "TL108"}  # file-level ones: see test_budget.py
+    assert {c.code for c in CASES} == set(CODES)
 
 
 def test_json_severity_labels(tmp_path: Path) -> None:
@@ -400,3 +420,41 @@ def test_syntax_error_in_loaded_file(tmp_path: Path) -> None:
     d = next(d for d in m.diagnostics if d.code == "TL101")
     assert Path(d.path).name == "lib.star"
     assert "TL201" not in codes(m)
+
+
+def test_local_names_shadowing_builtins_are_not_checked_as_builtins(tmp_path: Path) -> None:
+    src = (
+        "def f(run, sync=None):\n"
+        "    return run(1, 2, 3, 4, 5, bogus=1)\n"
+        "def g():\n"
+        "    local = lambda *a, **k: 1\n"
+        "    return local(1, 2, 3, 4, 5, 6, 7, nope=1)\n"
+        "xs = [blob(q=1) for blob in [lambda **k: 1]]\n"
+        "f(lambda *a, **k: 1)\n"
+        "g()\n"
+        "def h():\n"
+        "    return read_file(file_path='x')\n"
+    )
+    m = run(tmp_path, src)
+    assert [(d.code, d.range.start.line) for d in m.diagnostics] == [("TL202", 9)], fmt(m)
+
+
+def test_unknown_values_do_not_cascade_into_resource_checks(tmp_path: Path) -> None:
+    src = "y = {}['k']\nk8s_yaml(y)\nk8s_yaml(['k8s.yaml', y])\ndocker_build('other', '.')\nk8s_resource('nothing')\n"
+    m = run(tmp_path, src, PROJECT)
+    assert codes(m) == ["TL302"], fmt(m)
+
+
+def test_names_bound_inside_a_broken_block_do_not_cascade(tmp_path: Path) -> None:
+    src = (
+        "if True:\n"
+        "    x = 1\n"
+        "    a, b = 1, 2\n"
+        "    for k, v in {}.items():\n"
+        "        n += 1\n"
+        "    y = (\n"
+        "z = x + a + b + k + v + n\n"
+        "print(undefined_for_real)\n"
+    )
+    m = run(tmp_path, src)
+    assert [(d.code, d.range.start.line) for d in m.diagnostics] == [("TL101", 5), ("TL201", 7)], fmt(m)

@@ -29,6 +29,11 @@ VALUES: list[tuple[str, list[str]]] = [
     ("print(float('1.5'), float(3), str(1.0), 1e20, 1.5e-7, 0.1 + 0.2, 1.0 / 3, 123456789012345678.0)",
      ["1.5 3.0 1.0 1e+20 1.5e-07 0.30000000000000004 0.3333333333333333 1.2345678901234568e+17"]),
     ("print(float('inf'), float('-inf'), float('nan'))", ["+inf -inf nan"]),
+    ("print(1234567.0, 100000.0, 1e6, 999999.0, 1e-05, 0.0001, 123456789.123, -2500000.0, 1e20, -0.0)",
+     ["1.234567e+06 100000.0 1e+06 999999.0 1e-05 0.0001 1.23456789123e+08 -2.5e+06 1e+20 -0.0"]),
+    ("print('%g %G %e %f %s %r' % (1234567.0, 1e20, 1.5, 1.5, 1e6, 2.0))", ["1.234567e+06 1E+20 1.500000e+00 1.500000 1e+06 2.0"]),
+    ("print(type(b'ab'), b'ab', len(b'ab'), b'ab'[1], b'abc'[1:], repr(b'a\\\"b'), b'a' + b'b', b'a' == b'a')",
+     ['bytes ab 2 b bc b"a\\"b" ab True']),
     ("print(1 < 2.5, 2 == 2.0, 1.0 == 1, {1: 'a'}[1.0], 'a' < 'b', [1, 2] < [1, 3], (1, 2) == (1, 2), None == None)",
      ["True True True a True True True True"]),
     ("print(abs(-3), abs(-2.5), -(3), +4)", ["3 2.5 -3 4"]),
@@ -91,6 +96,11 @@ VALUES: list[tuple[str, list[str]]] = [
     ("print(set([1, 2]) | set([3]), set([1, 2]) & set([2]), set([1, 2]) ^ set([2, 3]))",
      ["set([1, 2, 3]) set([2]) set([1, 3])"]),
     ("print(repr(set([1])), str(set()), set([1]) == set([1]))", ["set([1]) set([]) True"]),
+    ("s = set([1, 2])\ns.add(3)\ns.discard(9)\ns.remove(1)\ns.update([4], (5,))\nprint(sorted(s), s.pop() in [2, 3, 4, 5], len(s))\n"
+     "t = set([1, 2, 3])\nprint(sorted(t.difference([1])), sorted(t.intersection([2, 9])), sorted(t.symmetric_difference([3, 4])),"
+     " t.issubset([1, 2, 3, 4]), t.issuperset([2]))\nt.clear()\nprint(t)",
+     ["[2, 3, 4, 5] True 3", "[2, 3] [2] [1, 2, 4] True True", "set([])"]),
+    ("d = {'a': 1}\nd.clear()\nprint(d, len(d))", ["{} 0"]),
     # ---- comprehensions
     ("print([x * y for x in [1, 2] for y in [10, 20] if x * y != 20], {k: v for k, v in [('a', 1), ('b', 2)] if v > 1})",
      ['[10, 40] {"b": 2}']),
@@ -260,7 +270,7 @@ def test_error_does_not_stop_evaluation(tmp_path: Path) -> None:
 
 
 def test_names_bound_in_failed_statement_do_not_cascade(tmp_path: Path) -> None:
-    m = run(tmp_path, "x = fail_here = 1 // 0\ny = x + 1\nz = y['k']\n")
+    m = run(tmp_path, "x, w = 1 // 0, 2\ny = x + w\nz = y['k']\n")
     assert len(errors(m)) == 1
 
 
@@ -301,3 +311,13 @@ def test_global_rebinding_and_load_rebinding(tmp_path: Path) -> None:
 
 def test_print_sep_and_str_of_values(star: Callable[[str], list[str]]) -> None:
     assert star("print('a', 1, [2], sep='-')\nprint()") == ['a-1-[2]', ""]
+
+
+def test_every_method_is_exercised() -> None:
+    """Adding a str/list/dict/set method without a conformance case fails here."""
+    from tilt_lsp.tiltfile import values
+
+    sources = "\n".join(src for src, _ in VALUES) + "\n".join(src for src, _ in ERRORS)
+    for table in (values.STR_METHODS, values.LIST_METHODS, values.DICT_METHODS, values.SET_METHODS):
+        missing = [name for name in table if f".{name}(" not in sources]
+        assert not missing, f"no conformance case calls: {missing}"

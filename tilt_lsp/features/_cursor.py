@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 _TOKEN_RE = re.compile(
     r"""
@@ -390,8 +391,7 @@ _NAME_RE = re.compile(r"[^\W\d]\w*")
 _LOAD_ARG_RE = re.compile(r"""(?:([^\W\d]\w*)[ \t]*=[ \t]*)?(['"])(.*?)\2""")
 
 
-@dataclass(frozen=True)
-class Symbol:
+class Symbol(NamedTuple):
     name: str
     kind: str  # function | variable | load | parameter
     line: int
@@ -401,22 +401,45 @@ class Symbol:
     exported: str | None = None  # for load: the name in the loaded module
 
 
-@dataclass(frozen=True)
 class FileSymbols:
-    symbols: tuple[Symbol, ...]
+    """Bindings of a file.  Top-level names keep their first binding; Symbols are made on demand."""
+
+    def __init__(self, entries: Sequence[tuple[int, _RawEntry]]) -> None:
+        self._entries = entries
+        g: dict[str, tuple[int, _RawEntry]] = {}
+        f: dict[str, tuple[int, _RawEntry]] = {}
+        for line, e in entries:
+            if e[2] == 0 and e[1] != "parameter" and e[0] not in g:
+                g[e[0]] = (line, e)
+            if e[1] == "function" and e[0] not in f:
+                f[e[0]] = (line, e)
+        self._g = g
+        self._f = f
+
+    @staticmethod
+    def _make(line: int, e: _RawEntry) -> Symbol:
+        return Symbol(e[0], e[1], line, e[2], e[3], e[4], e[5])
+
+    @property
+    def symbols(self) -> list[Symbol]:
+        return [self._make(line, e) for line, e in self._entries]
+
+    def names(self) -> list[str]:
+        return list(self._g)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._g
+
+    def get(self, name: str) -> Symbol | None:
+        hit = self._g.get(name)
+        return self._make(*hit) if hit is not None else None
 
     def globals(self) -> dict[str, Symbol]:
-        out: dict[str, Symbol] = {}
-        for s in self.symbols:
-            if s.indent == 0 and s.kind != "parameter" and s.name not in out:
-                out[s.name] = s
-        return out
+        return {name: self._make(line, e) for name, (line, e) in self._g.items()}
 
     def function(self, name: str) -> Symbol | None:
-        for s in self.symbols:
-            if s.kind == "function" and s.name == name:
-                return s
-        return None
+        hit = self._f.get(name)
+        return self._make(*hit) if hit is not None else None
 
 
 def _line_of(starts: Sequence[int], offset: int) -> int:
@@ -452,39 +475,65 @@ def split_params(raw: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _scan_line(text: str, starts: Sequence[int], line: int, out: list[Symbol]) -> None:
-    mt = _SYM_RE.match(text, starts[line])
+_RawEntry = tuple[str, str, int, tuple[str, ...], "str | None", "str | None"]
+_Raw = tuple[_RawEntry, ...]
+# line text -> what it binds (only for matches that stay within the line)
+_LINE_MEMO: dict[str, _Raw] = {}
+
+
+def _scan_raw(text: str, start: int, line_end: int) -> tuple[_Raw, bool]:
+    """What the statement starting at ``start`` binds, and whether the match stayed on its line."""
+    mt = _SYM_RE.match(text, start)
     if mt is None:
-        return
+        return (), True
+    out: list[tuple[str, str, int, tuple[str, ...], str | None, str | None]] = []
     indent = len(mt.group("ind").expandtabs(4))
     if (fn := mt.group("fn")) is not None:
         params = split_params(mt.group("params") or "")
-        out.append(Symbol(fn, "function", line, indent, params))
+        out.append((fn, "function", indent, params, None, None))
         for p in params:
-            out.append(Symbol(p.lstrip("*"), "parameter", line, indent + 1))
+            out.append((p.lstrip("*"), "parameter", indent + 1, (), None, None))
     elif (loop := mt.group("loop")) is not None:
         for n in _NAME_RE.findall(loop):
-            out.append(Symbol(n, "variable", line, indent))
+            out.append((n, "variable", indent, (), None, None))
     elif (load := mt.group("load")) is not None:
         args = list(_LOAD_ARG_RE.finditer(load))
         if args:
             module = args[0].group(3)
             for a in args[1:]:
                 alias, exported = a.group(1), a.group(3)
-                out.append(Symbol(alias or exported, "load", line, indent, module=module, exported=exported))
+                out.append((alias or exported, "load", indent, (), module, exported))
     elif (tgt := mt.group("tgt")) is not None:
         for n in _NAME_RE.findall(tgt):
             if n not in KEYWORDS:
-                out.append(Symbol(n, "variable", line, indent))
+                out.append((n, "variable", indent, (), None, None))
+    return tuple(out), mt.end() <= line_end
+
+
+def _raw_for(text: str, starts: Sequence[int], lines: Sequence[str], line: int) -> _Raw:
+    ln = lines[line]
+    raw = _LINE_MEMO.get(ln)
+    if raw is None:
+        raw, local = _scan_raw(text, starts[line], starts[line] + len(ln))
+        if local:
+            if len(_LINE_MEMO) > 50_000:
+                _LINE_MEMO.clear()
+            _LINE_MEMO[ln] = raw
+    return raw
 
 
 def scan_symbols(text: str, starts: Sequence[int], lines: Sequence[str]) -> FileSymbols:
     """Top-level names bound in a file (lines starting in column 0), found without parsing."""
-    out: list[Symbol] = []
+    entries: list[tuple[int, _RawEntry]] = []
+    memo = _LINE_MEMO
     for i, ln in enumerate(lines):
         if ln and (ln[0].isalpha() or ln[0] == "_"):
-            _scan_line(text, starts, i, out)
-    return FileSymbols(tuple(out))
+            raw = memo.get(ln)
+            if raw is None:
+                raw = _raw_for(text, starts, lines, i)
+            for e in raw:
+                entries.append((i, e))
+    return FileSymbols(entries)
 
 
 def scan_lines(text: str, starts: Sequence[int], lines: Sequence[str], first: int, last: int) -> list[Symbol]:
@@ -494,7 +543,8 @@ def scan_lines(text: str, starts: Sequence[int], lines: Sequence[str], first: in
         ln = lines[i]
         s = ln.lstrip()
         if s and (s[0].isalpha() or s[0] == "_"):
-            _scan_line(text, starts, i, out)
+            for e in _raw_for(text, starts, lines, i):
+                out.append(FileSymbols._make(i, e))
     return out
 
 

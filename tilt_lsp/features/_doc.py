@@ -102,14 +102,31 @@ class DocView:
         return self.converter().span(sl, sc, el, ec)
 
 
+_DEF_INDEX: dict[int, tuple[m.TiltfileModel, dict[str, dict[str, m.Definition]]]] = {}
+
+
+def _definitions(model: m.TiltfileModel) -> dict[str, dict[str, m.Definition]]:
+    """path -> name -> first definition, per model (models are immutable, so cache by identity)."""
+    hit = _DEF_INDEX.get(id(model))
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    index: dict[str, dict[str, m.Definition]] = {}
+    for path, fi in model.files.items():
+        names: dict[str, m.Definition] = {}
+        for d in fi.definitions:
+            names.setdefault(d.name, d)
+        index[path] = names
+    if len(_DEF_INDEX) > 32:
+        _DEF_INDEX.clear()
+    _DEF_INDEX[id(model)] = (model, index)
+    return index
+
+
 def model_definition(models: list[m.TiltfileModel], path: str, name: str) -> m.Definition | None:
     for model in models:
-        fi = model.files.get(path)
-        if fi is None:
-            continue
-        for d in fi.definitions:
-            if d.name == name:
-                return d
+        d = _definitions(model).get(path, {}).get(name)
+        if d is not None:
+            return d
     return None
 
 

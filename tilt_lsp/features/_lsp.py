@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
@@ -120,14 +121,11 @@ def offset_to_pos(line_starts: Sequence[int], offset: int) -> tuple[int, int]:
     return i, offset - line_starts[i]
 
 
-def line_starts(text: str) -> list[int]:
-    out = [0]
-    find = text.find
-    i = find("\n")
-    while i >= 0:
-        out.append(i + 1)
-        i = find("\n", i + 1)
-    return out
+def line_starts(text: str, lines: Sequence[str] | None = None) -> list[int]:
+    """Offsets at which each line of ``text`` starts (``lines`` = ``text.split("\\n")`` if known)."""
+    if lines is None:
+        lines = text.split("\n")
+    return list(itertools.accumulate((len(ln) + 1 for ln in lines[:-1]), initial=0))
 
 
 SEVERITY = {

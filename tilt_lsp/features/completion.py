@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 TRIGGERS = [".", "(", ",", "'", '"', "/", "=", "["]
 # Above this many items documentation is left to completionItem/resolve.
 _INLINE_DOCS_MAX = 40
+# At most this many items are sent; the list is then marked incomplete so that the client
+# asks again as the user types (big Tiltfiles define thousands of names).
+_MAX_ITEMS = 150
 _HIDDEN_DIRS = frozenset({".git", "node_modules", "__pycache__", ".venv", ".tox", ".mypy_cache"})
 
 Kind = types.CompletionItemKind
@@ -176,10 +179,14 @@ class Completer:
         else:
             items = self._names(doc, ctx)
         items = [i for i in items if _fuzzy(ctx.word, i.filter_text or i.label)] if not ctx.in_string else items
+        incomplete = len(items) > _MAX_ITEMS
+        if incomplete:
+            items.sort(key=lambda i: i.sort_text or i.label)
+            items = items[:_MAX_ITEMS]
         if len(items) <= _INLINE_DOCS_MAX:
             snippets = self.snippets()
             items = [_resolve_docs(i, snippets) if i.documentation is None else i for i in items]
-        return types.CompletionList(is_incomplete=False, items=items)
+        return types.CompletionList(is_incomplete=incomplete, items=items)
 
     # ----------------------------------------------------------- identifiers
 
@@ -191,17 +198,17 @@ class Completer:
         if at_arg_start and call is not None:
             out.extend(self._keywords(doc, call))
         line, _ = doc.line_col(ctx.offset)
-        user = self._user_names(doc, line)
+        user = self._user_names(doc, line, ctx.word)
         out.extend(user.values())
         snippets = self.snippets()
-        shadowed = set(user)
+        syms = doc.symbols()
         for item in _builtin_items():
-            if item.label in shadowed:
+            if item.label in user or item.label in syms or not _fuzzy(ctx.word, item.label):
                 continue
             out.append(_with_insert(item, snippets) if snippets else item)
         return out
 
-    def _user_names(self, doc: DocView, line: int) -> dict[str, types.CompletionItem]:
+    def _user_names(self, doc: DocView, line: int, word: str) -> dict[str, types.CompletionItem]:
         out: dict[str, types.CompletionItem] = {}
         models = doc.models()
         for s in doc.local_symbols(line):
@@ -210,9 +217,16 @@ class Completer:
             kind = Kind.Variable if s.kind != "function" else Kind.Function
             detail = "parameter" if s.kind == "parameter" else ("local " + s.kind)
             out[s.name] = types.CompletionItem(label=s.name, kind=kind, detail=detail, sort_text="0" + s.name)
-        for name, s in doc.symbols().globals().items():
-            if name in out:
+        syms = doc.symbols()
+        for name in syms.names():
+            if len(out) > _MAX_ITEMS:
+                break
+            if name in out or not _fuzzy(word, name):
                 continue
+            got = syms.get(name)
+            if got is None:
+                continue
+            s = got
             item = types.CompletionItem(label=name, kind=Kind.Variable, sort_text="1" + name)
             if s.kind == "function":
                 item.kind = Kind.Function
@@ -296,7 +310,7 @@ class Completer:
         return items
 
     def _shadowed(self, doc: DocView, qualname: str) -> bool:
-        return qualname.split(".", 1)[0] in doc.symbols().globals()
+        return qualname.split(".", 1)[0] in doc.symbols()
 
     # ---------------------------------------------------------------- members
 
@@ -367,7 +381,7 @@ class Completer:
                 t = self._assigned_type(doc, s.line, recv)
                 if t:
                     return t
-        g = doc.symbols().globals().get(recv)
+        g = doc.symbols().get(recv)
         if g is not None and g.kind == "variable":
             t = self._assigned_type(doc, g.line, recv)
             if t:

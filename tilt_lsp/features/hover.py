@@ -152,7 +152,7 @@ class Hoverer:
         root = qual.split(".", 1)[0]
         line, _ = doc.line_col(tok.start)
         locals_ = {s.name: s for s in doc.local_symbols(line)}
-        globals_ = doc.symbols().globals()
+        globals_ = doc.symbols()
         # keyword argument name inside a call
         nxt = next_significant(ctx, tok)
         frame = ctx.frames[-1] if ctx.frames else None
@@ -173,7 +173,10 @@ class Hoverer:
         if "." in qual:
             return None
         models = doc.models()
-        s = globals_[root]
+        g = globals_.get(root)
+        if g is None:
+            return None
+        s = g
         if s.kind == "load":
             origin = follow_load(models, doc.path, root)
             if origin is not None:

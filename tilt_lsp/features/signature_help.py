@@ -143,7 +143,7 @@ class SignatureHelper:
         self.server = server
 
     def signature_for(self, doc: DocView, callee: str) -> _Sig | None:
-        globals_ = doc.symbols().globals()
+        globals_ = doc.symbols()
         root = callee.split(".", 1)[0]
         if root not in globals_:
             fn = catalog.function(callee)
@@ -156,7 +156,9 @@ class SignatureHelper:
             return None
         if "." in callee:
             return None
-        s = globals_[root]
+        s = globals_.get(root)
+        if s is None:
+            return None
         models = doc.models()
         d = None
         if s.kind == "load":

@@ -47,11 +47,12 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import queue
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -284,16 +285,15 @@ class LiveUpdateEngine:
         self._model: TiltfileModel | None = None
         self._model_files: frozenset[str] = frozenset()
         self._model_error: str | None = None
-        self._update_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="liveupdate")
-        self._container_pool = ThreadPoolExecutor(
-            max_workers=max(1, self.options.parallel), thread_name_prefix="liveupdate-ctr"
-        )
+        self._update_pool = _DaemonPool(4, "liveupdate")
+        self._container_pool = _DaemonPool(max(1, self.options.parallel), "liveupdate-ctr")
         self._debouncer = Debouncer(
             self.options.debounce_ms, max(self.options.max_debounce_ms, self.options.debounce_ms)
         )
         self._intake = _Intake(self._debouncer, self._on_batch)
         self._monitor: threading.Thread | None = None
         self._wake_monitor = threading.Event()
+        self._rel_cache: dict[str, str] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -301,9 +301,9 @@ class LiveUpdateEngine:
     def transport(self) -> Transport:
         if self._transport is None:
             if self._transport_factory is None:
-                from tilt_lsp.liveupdate.transport.docker import DockerTransport
+                from tilt_lsp.liveupdate.warmexec import WarmDockerTransport
 
-                self._transport = DockerTransport()
+                self._transport = WarmDockerTransport()
             else:
                 self._transport = self._transport_factory()
         return self._transport
@@ -347,8 +347,8 @@ class LiveUpdateEngine:
                     self._finish_unstarted(st, st.pending, "engine stopped before the update started")
                     st.pending = None
         self.wait_idle(timeout)
-        self._update_pool.shutdown(wait=False, cancel_futures=True)
-        self._container_pool.shutdown(wait=False, cancel_futures=True)
+        self._update_pool.shutdown()
+        self._container_pool.shutdown()
         close = getattr(self._transport, "close", None)
         if callable(close):
             try:
@@ -626,9 +626,15 @@ class LiveUpdateEngine:
 
     def rel(self, path: str) -> str:
         """A path relative to the workspace root when inside it (POSIX slashes), else absolute."""
-        if is_within(path, self.root) and path != self.root:
-            return os.path.relpath(path, self.root).replace(os.sep, "/")
-        return path
+        cached = self._rel_cache.get(path)
+        if cached is not None:
+            return cached
+        prefix = self.root.rstrip(os.sep) + os.sep
+        out = path[len(prefix) :].replace(os.sep, "/") if path.startswith(prefix) else path
+        if len(self._rel_cache) > 100_000:
+            self._rel_cache.clear()
+        self._rel_cache[path] = out
+        return out
 
     # --------------------------------------------------------------- scheduling
 
@@ -1191,6 +1197,57 @@ class LiveUpdateEngine:
 
 
 # ------------------------------------------------------------------- helpers
+
+
+class _DaemonPool:
+    """A minimal thread pool of daemon threads: a stuck ``run()`` step never blocks process exit."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._max = workers
+        self._name = name
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("pool is shut down")
+            self._queue.put((future, fn, args))
+            if self._idle == 0 and len(self._threads) < self._max:
+                t = threading.Thread(
+                    target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
+                )
+                self._threads.append(t)
+                t.start()
+            else:
+                self._idle -= 1 if self._idle else 0
+        return future
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            future, fn, args = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as exc:
+                    future.set_exception(exc)
+            with self._lock:
+                self._idle += 1
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+            for _ in self._threads:
+                self._queue.put(None)
 
 
 class _Intake:

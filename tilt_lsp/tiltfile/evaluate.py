@@ -152,9 +152,10 @@ class _Evaluation:
         try:
             size = os.path.getsize(path)
             if size > MAX_FILE_BYTES:
+                where = f"{os.path.relpath(path, self.root_dir)}: " if at is not None else ""
                 self.diags.add(
                     "TL108",
-                    f"file is too large to analyze ({size / 1e6:.1f} MB, limit {MAX_FILE_BYTES / 1e6:.0f} MB)",
+                    f"{where}file is too large to analyze ({size / 1e6:.1f} MB, limit {MAX_FILE_BYTES / 1e6:.0f} MB)",
                     at or Location(path, Range.of(0, 0, 0, 0)),
                 )
                 return None
@@ -165,6 +166,8 @@ class _Evaluation:
             return None
         text, err = decode_source(data)
         if err is not None:
+            if at is not None:  # reported at the load site: say which file
+                err = f"{os.path.relpath(path, self.root_dir)}: {err}"
             self.diags.add("TL107" if "UTF-8" in err or "binary" in err else "TL108", err,
                            at or Location(path, Range.of(0, 0, 0, 0)))
             return None
@@ -314,6 +317,9 @@ class _Evaluation:
             g = self.run_file(path, False, at)
         finally:
             self.interp.stack.pop()
+        if g is None:
+            # Unreadable (reported already): its names become Unknown, without more errors.
+            return None
         # Starlark freezes a loaded module's globals: later mutation is an error.
         freeze(g or {})
         exports = {k: v for k, v in (g or {}).items() if not k.startswith("_")}
@@ -427,9 +433,15 @@ def _names_in_broken(src: SourceFile, first: int, last: int) -> set[str]:
 
     out: set[str] = set()
     for line in src.lines[first - 1 : last]:
-        m = re.match(r"\s*def\s+([A-Za-z_]\w*)", line) or re.match(r"([A-Za-z_]\w*)\s*(?:=|\+=)(?!=)", line)
+        m = re.match(r"\s*def\s+([A-Za-z_]\w*)", line) or re.match(r"\s*([A-Za-z_]\w*)\s*(?:[-+*/%|&^]|//)?=(?!=)", line)
         if m:
             out.add(m.group(1))
+        # Tuple targets and loop variables: `a, b = ...`, `for k, v in ...`.
+        m3 = re.match(r"\s*(?:for\s+)?([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)+)\s*(?:=(?!=)|\s+in\b)", line) or re.match(
+            r"\s*for\s+([A-Za-z_]\w*)\s+in\b", line
+        )
+        if m3:
+            out |= {n.strip() for n in m3.group(1).split(",")}
         m2 = re.match(r"\s*load\((.*)", line)
         if m2:
             out |= set(re.findall(r"['\"]([A-Za-z_]\w*)['\"]", m2.group(1))[0:0] or [])

@@ -114,6 +114,10 @@ _CMPOPS: dict[type, str] = {
 # Builtin methods that mutate their receiver with the given values: they keep
 # running when an argument is Unknown (the container then holds Unknown).
 _MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "add"})
+# Builtins that handle Unknown arguments themselves: k8s_yaml(<unknown>) records that
+# the set of deployed objects is incomplete, which silences checks that would
+# otherwise report workloads or images as missing.
+_UNKNOWN_AWARE = frozenset({"k8s_yaml"})
 
 
 def assigned_names(nodes: list[ast.stmt] | ast.AST) -> set[str]:
@@ -776,7 +780,7 @@ class Interpreter:
         if isinstance(fn, Builtin):
             if fn.receiver is not None and kwargs and fn.name not in KEYWORD_METHODS:
                 raise EvalError(f"{fn.name}: unexpected keyword arguments")
-            if fn.name not in _MUTATORS and _has_unknown(args, kwargs):
+            if fn.name not in _MUTATORS and fn.qualname not in _UNKNOWN_AWARE and _has_unknown(args, kwargs):
                 return Unknown
             try:
                 if fn.receiver is not None:

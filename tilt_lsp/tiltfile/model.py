@@ -180,10 +180,15 @@ class K8sObject:
     labels: Mapping[str, str] = field(default_factory=dict)
     source: Location | None = None  # the k8s_yaml call (or the file it read)
     source_file: str | None = None  # the YAML file, when read from disk
+    # Labels of each pod template in the object: a Service whose selector they satisfy joins the
+    # workload's resource (Tilt's grouping rule).
+    pod_template_labels: tuple[Mapping[str, str], ...] = ()
+    service_selector: Mapping[str, str] | None = None  # spec.selector of a core v1 Service
+    workload_kind: bool = False  # k8s_kind(kind) without an image locator makes the kind a workload
 
     @property
     def is_workload(self) -> bool:
-        return bool(self.containers)
+        return bool(self.containers) or self.workload_kind
 
     @property
     def images(self) -> tuple[str, ...]:

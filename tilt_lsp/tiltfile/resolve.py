@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from . import catalog
 from .binding import IGNORES_ALL_ARGS, IGNORES_KEYWORDS, keyword_hint, param_spec
 from .interp import assigned_names
+from .model import Range
 from .syntax import Problem, SourceFile
 
 
@@ -31,6 +32,15 @@ class _Scope:
                 return True
             s = s.parent
         return False
+
+    def local_names(self) -> set[str]:
+        """Names bound in enclosing function/comprehension scopes (not the file's top level)."""
+        out: set[str] = set()
+        s: _Scope | None = self
+        while s is not None and s.parent is not None:
+            out |= s.names
+            s = s.parent
+        return out
 
     def all(self) -> set[str]:
         out: set[str] = set()
@@ -64,52 +74,115 @@ def check_names(src: SourceFile, module: ast.Module, predeclared: Iterable[str])
             msg += f" (did you mean {hint[0]}?)"
         out.append(Problem("TL201", msg, src.node_range(node)))
 
-    def visit(node: ast.AST, scope: _Scope) -> None:
-        if isinstance(node, ast.FunctionDef):
-            for d in [*node.args.defaults, *[x for x in node.args.kw_defaults if x is not None]]:
-                visit(d, scope)
-            inner = _Scope(_params(node.args) | assigned_names(node.body), scope)
-            for s in node.body:
-                visit(s, inner)
-            return
-        if isinstance(node, ast.Lambda):
-            for d in [*node.args.defaults, *[x for x in node.args.kw_defaults if x is not None]]:
-                visit(d, scope)
-            visit(node.body, _Scope(_params(node.args), scope))
-            return
-        if isinstance(node, (ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp)):
+    # Iterative walk (files can be large): each entry is (node, scope it is evaluated in).
+    stack: list[tuple[ast.AST, _Scope]] = [(stmt, top) for stmt in reversed(module.body)]
+    push = stack.append
+    while stack:
+        node, scope = stack.pop()
+        t = type(node)
+        if t is ast.Name:
+            assert isinstance(node, ast.Name)
+            if isinstance(node.ctx, ast.Load) and not scope.has(node.id):
+                undefined(node, scope)
+            continue
+        if t is ast.Constant:
+            continue
+        if t is ast.FunctionDef or t is ast.Lambda:
+            assert isinstance(node, (ast.FunctionDef, ast.Lambda))
+            a = node.args
+            for d in [*a.defaults, *[x for x in a.kw_defaults if x is not None]]:
+                push((d, scope))
+            if isinstance(node, ast.FunctionDef):
+                inner = _Scope(_params(a) | assigned_names(node.body), scope)
+                for st in reversed(node.body):
+                    push((st, inner))
+            else:
+                push((node.body, _Scope(_params(a), scope)))
+            continue
+        if t in _COMPREHENSIONS:
+            assert isinstance(node, (ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp))
             names: set[str] = set()
             for g in node.generators:
-                for t in ast.walk(g.target):
-                    if isinstance(t, ast.Name):
-                        names.add(t.id)
+                for n in ast.walk(g.target):
+                    if isinstance(n, ast.Name):
+                        names.add(n.id)
             inner = _Scope(names, scope)
             for i, g in enumerate(node.generators):
-                visit(g.iter, inner if i else scope)
+                push((g.iter, inner if i else scope))
                 for c in g.ifs:
-                    visit(c, inner)
+                    push((c, inner))
             if isinstance(node, ast.DictComp):
-                visit(node.key, inner)
-                visit(node.value, inner)
+                push((node.key, inner))
+                push((node.value, inner))
             else:
-                visit(node.elt, inner)
-            return
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-            f = node.value.func
-            if isinstance(f, ast.Name) and f.id == "load":
-                return
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            if not scope.has(node.id):
-                undefined(node, scope)
-            return
-        if isinstance(node, ast.Call):
-            _check_call(src, node, globals_shadow, out)
-        for child in ast.iter_child_nodes(node):
-            visit(child, scope)
-
-    for stmt in module.body:
-        visit(stmt, top)
+                push((node.elt, inner))
+            continue
+        if t is ast.Expr:
+            assert isinstance(node, ast.Expr)
+            v = node.value
+            if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id == "load":
+                continue
+        elif t is ast.Call:
+            assert isinstance(node, ast.Call)
+            _check_call(src, node, globals_shadow if scope is top else scope.local_names() | globals_shadow, out)
+        elif t is ast.Attribute:
+            assert isinstance(node, ast.Attribute)
+            mod = _callee_qualname(node.value)
+            if mod in MODULE_MEMBERS and mod.split(".", 1)[0] not in globals_shadow:
+                if scope is top or mod.split(".", 1)[0] not in scope.local_names():
+                    members = MODULE_MEMBERS[mod]
+                    if node.attr not in members:
+                        p = node_end_range(src, node, len(node.attr))
+                        out.append(Problem("TL201", missing_member_message(mod, node.attr, members), p))
+        children: list[ast.AST] = []
+        for name in node._fields:
+            field_value = getattr(node, name, None)
+            if isinstance(field_value, list):
+                children.extend(x for x in field_value if isinstance(x, ast.AST) and not isinstance(x, _LEAVES))
+            elif isinstance(field_value, ast.AST) and not isinstance(field_value, _LEAVES):
+                children.append(field_value)
+        for child in reversed(children):
+            push((child, scope))
     return out
+
+
+_COMPREHENSIONS = (ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp)
+_LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+
+
+def _module_members() -> dict[str, frozenset[str]]:
+    """Members of Tilt's predeclared modules (os, os.path, config, shlex, sys, v1alpha1)."""
+    out: dict[str, set[str]] = {}
+    for fn in catalog.functions().values():
+        if fn.module:
+            out.setdefault(fn.module, set()).add(fn.name)
+    for qual in catalog.values():
+        if "." in qual:
+            mod, name = qual.rsplit(".", 1)
+            out.setdefault(mod, set()).add(name)
+    for mod in list(out):
+        if "." in mod:
+            parent, name = mod.rsplit(".", 1)
+            out.setdefault(parent, set()).add(name)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+MODULE_MEMBERS = _module_members()
+
+
+def missing_member_message(module: str, attr: str, members: Iterable[str]) -> str:
+    """Wording shared by the static check and the evaluator (so that one of them is kept)."""
+    msg = f'module "{module}" has no .{attr} field or method'
+    near = difflib.get_close_matches(attr, sorted(members), n=1, cutoff=0.6)
+    if near:
+        msg += f" (did you mean .{near[0]}?)"
+    return msg
+
+
+def node_end_range(src: SourceFile, node: ast.AST, length: int) -> Range:
+    """The last `length` characters of a node (e.g. the attribute name of a.b)."""
+    r = src.node_range(node)
+    return Range.of(r.end.line, max(0, r.end.character - length), r.end.line, r.end.character)
 
 
 def _callee_qualname(func: ast.expr) -> str | None:

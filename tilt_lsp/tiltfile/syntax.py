@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .model import Range
@@ -219,24 +220,52 @@ _EXPR_NAMES: dict[type, str] = {
 }
 
 
+# Leaf node types that never need a visit (operators and contexts).
+_LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+
+_Add = Callable[[str, str, ast.AST], None]
+
+
 def check_dialect(src: SourceFile, module: ast.Module) -> list[Problem]:
-    """Report Python constructs that parse but that Starlark (as Tilt runs it) rejects."""
+    """Report Python constructs that parse but that Starlark (as Tilt runs it) rejects.
+
+    One iterative pass over the tree; each entry carries (function depth, inside
+    if/for/while, inside a loop) because load(), return and break depend on them.
+    """
     out: list[Problem] = []
 
     def add(code: str, msg: str, node: ast.AST) -> None:
         out.append(Problem(code, msg, src.node_range(node)))
 
-    def visit(node: ast.AST, depth_fn: int, in_loop_or_if: bool) -> None:
-        for child in ast.iter_child_nodes(node):
-            _check(child, depth_fn, in_loop_or_if, node)
-
-    def _check(node: ast.AST, depth_fn: int, nested: bool, parent: ast.AST) -> None:
+    stack: list[tuple[ast.AST, int, bool, bool, ast.AST]] = [(stmt, 0, False, False, module) for stmt in module.body]
+    push = stack.append
+    while stack:
+        node, fn, nested, loop, parent = stack.pop()
         t = type(node)
+        if t is ast.Name or t is ast.Pass:
+            continue
+        if t is ast.Constant:
+            assert isinstance(node, ast.Constant)
+            v = node.value
+            if v is Ellipsis:
+                add("TL105", "Starlark has no ... (Ellipsis)", node)
+            elif isinstance(v, complex):
+                add("TL105", "Starlark has no complex numbers", node)
+            elif v is not None and not isinstance(v, bool):
+                out.extend(_check_literal(src, node))
+            continue
         if t in _STMT_NAMES:
             add("TL102", f"Starlark does not support {_STMT_NAMES[t]}", _head(node))
         elif t is ast.JoinedStr:
             add("TL103", "f-strings are not Starlark; use '%s' % value or '{}'.format(value)", node)
-            return
+            continue
+        elif t is ast.Call:
+            assert isinstance(node, ast.Call)
+            if sum(isinstance(a, ast.Starred) for a in node.args) > 1:
+                add("TL105", "Starlark does not allow more than one *args in a call", node)
+            if sum(k.arg is None for k in node.keywords) > 1:
+                add("TL105", "Starlark does not allow more than one **kwargs in a call", node)
+            _check_arg_order(node, add)
         elif t is ast.Compare:
             assert isinstance(node, ast.Compare)
             for op in node.ops:
@@ -255,69 +284,127 @@ def check_dialect(src: SourceFile, module: ast.Module) -> list[Problem]:
                 add("TL105", "Starlark has no ** operator", node)
             elif isinstance(node.op, ast.MatMult):
                 add("TL105", "Starlark has no @ operator", node)
+        elif t is ast.Dict:
+            assert isinstance(node, ast.Dict)
+            if any(k is None for k in node.keys):
+                add("TL105", "Starlark does not support ** inside a dict literal; use dict(a, **b) or .update()", node)
+        elif t is ast.Assign:
+            assert isinstance(node, ast.Assign)
+            if len(node.targets) > 1:
+                add("TL101", "syntax error: Starlark has no chained assignment (a = b = value); assign each name", node)
         elif t is ast.AugAssign:
             assert isinstance(node, ast.AugAssign)
             if isinstance(node.op, (ast.Pow, ast.MatMult)):
                 add("TL105", "Starlark does not support this augmented assignment", node)
-        elif t is ast.Constant:
-            assert isinstance(node, ast.Constant)
-            if node.value is Ellipsis:
-                add("TL105", "Starlark has no ... (Ellipsis)", node)
-        elif t in (ast.For, ast.While):
-            assert isinstance(node, (ast.For, ast.While))
-            if node.orelse:
-                add("TL102", "Starlark loops have no else clause", node.orelse[0])
-        elif t is ast.FunctionDef:
-            assert isinstance(node, ast.FunctionDef)
-            if node.decorator_list:
-                add("TL102", "Starlark does not support decorators", node.decorator_list[0])
-            a = node.args
-            if a.posonlyargs:
-                add("TL102", "Starlark does not support positional-only parameters (/)", node)
-            for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
-                if arg is not None and arg.annotation is not None:
-                    add("TL102", "Starlark does not support type annotations", arg.annotation)
-            if node.returns is not None:
-                add("TL102", "Starlark does not support type annotations", node.returns)
-            for stmt in node.body:
-                _check(stmt, depth_fn + 1, True, node)
-            for d in [*a.defaults, *[x for x in a.kw_defaults if x is not None]]:
-                _check(d, depth_fn, nested, node)
-            return
         elif t is ast.AnnAssign:
             add("TL102", "Starlark does not support annotated assignments", node)
+        elif t is ast.Return:
+            if fn == 0:
+                add("TL101", "syntax error: return statement not within a function", node)
+        elif t is ast.Break or t is ast.Continue:
+            if not loop:
+                add("TL101", f"syntax error: {'break' if t is ast.Break else 'continue'} not in a loop", node)
         elif t is ast.Expr:
             assert isinstance(node, ast.Expr)
             call = node.value
             if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "load":
-                if depth_fn > 0 or nested:
-                    where = "a function" if depth_fn > 0 else "a loop or conditional"
-                    add("TL106", f"load statement within {where}: load() is only allowed at the top level", call)
-                elif not call.args or not (
-                    isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)
-                ):
-                    add("TL106", "load() needs a string literal as its first argument", call)
-                else:
-                    for a2 in call.args[1:]:
-                        if not (isinstance(a2, ast.Constant) and isinstance(a2.value, str)):
-                            add("TL106", "load() takes names as string literals", a2)
-                    for kw in call.keywords:
-                        if kw.arg is None or not (
-                            isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)
-                        ):
-                            add("TL106", "load() aliases must be name='symbol' with a string literal", kw.value)
-                    if len(call.args) < 2 and not call.keywords:
-                        add("TL106", "load() needs at least one name to import", call)
-        if t in (ast.If, ast.For, ast.While):
-            visit(node, depth_fn, True)
-        elif t is ast.Lambda:
-            visit(node, depth_fn + 1, True)
-        else:
-            visit(node, depth_fn, nested)
-
-    for stmt in module.body:
-        _check(stmt, 0, False, module)
+                _check_load(call, fn, nested, add)
+        elif t is ast.FunctionDef or t is ast.Lambda:
+            assert isinstance(node, (ast.FunctionDef, ast.Lambda))
+            a = node.args
+            _check_params(a, node, add)
+            body: list[ast.AST]
+            if isinstance(node, ast.FunctionDef):
+                if node.decorator_list:
+                    add("TL102", "Starlark does not support decorators", node.decorator_list[0])
+                if node.returns is not None:
+                    add("TL102", "Starlark does not support type annotations", node.returns)
+                body = list(node.body)
+            else:
+                body = [node.body]
+            for x in body:
+                push((x, fn + 1, True, False, node))
+            for d in [*a.defaults, *[x for x in a.kw_defaults if x is not None]]:
+                push((d, fn, nested, loop, node))
+            continue
+        elif t is ast.For or t is ast.While:
+            assert isinstance(node, (ast.For, ast.While))
+            if node.orelse:
+                add("TL102", "Starlark loops have no else clause", node.orelse[0])
+            for x in node.body:
+                push((x, fn, True, True, node))
+            for x in node.orelse:
+                push((x, fn, True, loop, node))
+            heads: list[ast.AST] = [node.target, node.iter] if isinstance(node, ast.For) else [node.test]
+            for x in heads:
+                push((x, fn, True, loop, node))
+            continue
+        # Everything else: visit the children with the same context (if/else bodies are nested).
+        inner = nested or t is ast.If
+        for name in node._fields:
+            v = getattr(node, name, None)
+            if isinstance(v, list):
+                for x in v:
+                    if isinstance(x, ast.AST) and not isinstance(x, _LEAVES):
+                        push((x, fn, inner, loop, node))
+            elif isinstance(v, ast.AST) and not isinstance(v, _LEAVES):
+                push((v, fn, inner, loop, node))
     return out
+
+
+def _check_arg_order(call: ast.Call, add: _Add) -> None:
+    """Starlark wants call arguments in the order: positional, name=value, *args, **kwargs."""
+    star = next((a for a in call.args if isinstance(a, ast.Starred)), None)
+    dstar = next((k for k in call.keywords if k.arg is None), None)
+
+    def after(x: ast.AST, y: ast.AST) -> bool:
+        return (getattr(x, "lineno", 0), getattr(x, "col_offset", 0)) > (getattr(y, "lineno", 0), getattr(y, "col_offset", 0))
+
+    if star is not None:
+        for a in call.args:
+            if not isinstance(a, ast.Starred) and after(a, star):
+                add("TL101", "syntax error: positional argument may not follow *args", a)
+                break
+        for k in call.keywords:
+            if k.arg is not None and after(k, star):
+                add("TL101", "syntax error: keyword argument may not follow *args", k)
+                break
+    if dstar is not None:
+        for k in call.keywords:
+            if k.arg is not None and after(k, dstar):
+                add("TL101", "syntax error: keyword argument may not follow **kwargs", k)
+                break
+
+
+def _check_params(a: ast.arguments, node: ast.AST, add: _Add) -> None:
+    if a.posonlyargs:
+        add("TL102", "Starlark does not support positional-only parameters (/)", node)
+    seen: set[str] = set()
+    for p in [*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg]:
+        if p is None:
+            continue
+        if p.annotation is not None:
+            add("TL102", "Starlark does not support type annotations", p.annotation)
+        if p.arg in seen:
+            add("TL101", f"syntax error: duplicate parameter: {p.arg}", p)
+        seen.add(p.arg)
+
+
+def _check_load(call: ast.Call, fn: int, nested: bool, add: _Add) -> None:
+    if fn > 0 or nested:
+        where = "a function" if fn > 0 else "a loop or conditional"
+        add("TL106", f"load statement within {where}: load() is only allowed at the top level", call)
+    elif not call.args or not (isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
+        add("TL106", "load() needs a string literal as its first argument", call)
+    else:
+        for a2 in call.args[1:]:
+            if not (isinstance(a2, ast.Constant) and isinstance(a2.value, str)):
+                add("TL106", "load() takes names as string literals", a2)
+        for kw in call.keywords:
+            if kw.arg is None or not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)):
+                add("TL106", "load() aliases must be name='symbol' with a string literal", kw.value)
+        if len(call.args) < 2 and not call.keywords:
+            add("TL106", "load() needs at least one name to import", call)
 
 
 def _head(node: ast.AST) -> ast.AST:
@@ -330,3 +417,92 @@ def _head(node: ast.AST) -> ast.AST:
         fake.end_col_offset = node.col_offset + {ast.ClassDef: 5, ast.Try: 3, ast.With: 4}.get(type(node), 5)
         return fake
     return node
+
+
+# ----------------------------------------------------------------- literals
+#
+# Python's parser accepts a few literal forms that Starlark's scanner rejects.
+# They are found by re-reading the literal's source text.
+
+_ESCAPES = frozenset("\n\\'\"abfnrtvxuU01234567")
+_QUOTES = ("'''", '"""', "'", '"')
+
+
+def _literal_text(src: SourceFile, rng: Range) -> str:
+    a, b = rng.start, rng.end
+    if a.line >= len(src.lines) or b.line >= len(src.lines):
+        return ""
+    if a.line == b.line:
+        return src.lines[a.line][a.character : b.character]
+    parts = [src.lines[a.line][a.character :], *src.lines[a.line + 1 : b.line], src.lines[b.line][: b.character]]
+    return "\n".join(parts)
+
+
+def _offset_range(rng: Range, text: str, i: int, length: int) -> Range:
+    line = rng.start.line + text.count("\n", 0, i)
+    nl = text.rfind("\n", 0, i)
+    col = (rng.start.character + i) if nl < 0 else (i - nl - 1)
+    return Range.of(line, col, line, col + length)
+
+
+def _check_literal(src: SourceFile, node: ast.Constant) -> list[Problem]:
+    v = node.value
+    line = node.lineno - 1
+    if node.end_lineno == node.lineno and 0 <= line < len(src.lines) and src._ascii[line]:
+        # Fast path (most literals): one ASCII line, where byte columns are characters.
+        text = src.lines[line][node.col_offset : node.end_col_offset]
+        if isinstance(v, (int, float)):
+            if "_" not in text:
+                return []
+        elif "\\" not in text and text[:1] in ("'", '"') and text.find(text[0], 1) == len(text) - 1:
+            return []
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        rng = src.node_range(node)
+        if "_" in _literal_text(src, rng):
+            return [Problem("TL101", "syntax error: Starlark does not allow _ in number literals", rng)]
+        return []
+    if not isinstance(v, (str, bytes)):
+        return []
+    rng = src.node_range(node)
+    text = _literal_text(src, rng)
+    if not text or ("\\" not in text and text[0] in "'\"" and text.find(text[0], 1) == len(text) - 1):
+        return []  # one plain literal without escapes
+    out: list[Problem] = []
+    i, n, count = 0, len(text), 0
+    while i < n:
+        # Skip what lies between literals (spaces, newlines, comments, line continuations).
+        ch = text[i]
+        if ch in " \t\n\\":
+            i += 1
+            continue
+        if ch == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        j = i
+        while j < n and text[j] in "rRbBuU":
+            j += 1
+        q = next((q for q in _QUOTES if text.startswith(q, j)), None)
+        if q is None:
+            break  # not a literal we understand: stop quietly
+        raw = "r" in text[i:j].lower()
+        count += 1
+        if count == 2:
+            out.append(
+                Problem(
+                    "TL101",
+                    "syntax error: adjacent string literals are not joined in Starlark; put + between them",
+                    _offset_range(rng, text, i, j - i + len(q)),
+                )
+            )
+        k = j + len(q)
+        while k < n and not text.startswith(q, k):
+            if text[k] == "\\":
+                nxt = text[k + 1 : k + 2]
+                if not raw and nxt and nxt not in _ESCAPES:
+                    out.append(Problem("TL101", f"syntax error: invalid escape sequence \\{nxt}", _offset_range(rng, text, k, 2)))
+                k += 2
+                continue
+            k += 1
+        i = k + len(q)
+    return out

@@ -11,9 +11,10 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shlex
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -102,6 +103,12 @@ class TiltState:
     custom_kinds: dict[str, str | None] = field(default_factory=dict)
     api_objects: list[tuple[str, str, Location | None]] = field(default_factory=list)
     custom_deploys: list[tuple[str, str | None, Location | None]] = field(default_factory=list)
+    # k8s_custom_deploy name -> refs its resource builds (image_deps, then the live-update image)
+    custom_deploy_images: dict[str, list[str]] = field(default_factory=dict)
+    # image ref -> refs it is built from (Dockerfile FROM / COPY --from, custom_build image_deps), in order
+    image_dep_refs: dict[str, list[str]] = field(default_factory=dict)
+    k8s_docs: list[dict[str, Any]] = field(default_factory=list)  # parallel to k8s_objects
+    kind_rules: list[KindRule] = field(default_factory=list)
     image_deps: set[str] = field(default_factory=set)  # refs other images build FROM / depend on
     suppressed_unused: set[str] = field(default_factory=set)
     load_dynamic: Callable[[str], dict[str, Any]] | None = None
@@ -233,8 +240,78 @@ def _safe_yaml_docs(text: str, where: str) -> list[Any]:
         raise EvalError(f"{where}: error parsing YAML: {str(e).splitlines()[0]}") from None
 
 
-def k8s_objects_from_docs(docs: Iterable[Any], source: Location | None, source_file: str | None) -> list[K8sObject]:
-    out: list[K8sObject] = []
+# API groups of Kubernetes' own kinds. Tilt decodes these into typed objects, where it finds
+# containers, pod templates and Service selectors; objects of other groups (custom resources) stay
+# unstructured and are only understood through k8s_kind().
+_BUILTIN_GROUPS = frozenset({
+    "", "admissionregistration.k8s.io", "apps", "authentication.k8s.io", "authorization.k8s.io", "autoscaling",
+    "batch", "certificates.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io", "extensions",
+    "flowcontrol.apiserver.k8s.io", "internal.apiserver.k8s.io", "networking.k8s.io", "node.k8s.io", "policy",
+    "rbac.authorization.k8s.io", "resource.k8s.io", "scheduling.k8s.io", "storage.k8s.io",
+    "storagemigration.k8s.io",
+})
+
+
+def is_builtin_api(api_version: str) -> bool:
+    group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+    return group in _BUILTIN_GROUPS
+
+
+def _str_map(v: Any) -> dict[str, str]:
+    return {str(k): str(x) for k, x in v.items()} if isinstance(v, dict) else {}
+
+
+def _pod_template_labels(v: Any, depth: int = 0) -> list[dict[str, str]]:
+    """Labels of every pod template (a `template` holding a pod spec) inside a typed object."""
+    out: list[dict[str, str]] = []
+    if depth > 8:
+        return out
+    if isinstance(v, dict):
+        for k, x in v.items():
+            if k == "template" and isinstance(x, dict) and isinstance(x.get("spec"), dict) and "containers" in x["spec"]:
+                meta = x.get("metadata")
+                out.append(_str_map(meta.get("labels") if isinstance(meta, dict) else None))
+            elif isinstance(x, (dict, list)):
+                out.extend(_pod_template_labels(x, depth + 1))
+    elif isinstance(v, list):
+        for x in v:
+            out.extend(_pod_template_labels(x, depth + 1))
+    return out
+
+
+def _object_meta_labels(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Labels of every ObjectMeta in a typed object (its own and its pod/job templates').
+
+    Tilt's filter_yaml(labels=...) requires all of them to carry the labels, and finds none in
+    custom resources (which therefore always match).
+    """
+    if not is_builtin_api(str(doc.get("apiVersion") or "")):
+        return []
+    out: list[dict[str, Any]] = []
+
+    def walk(v: Any, depth: int) -> None:
+        if depth > 10:
+            return
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if k == "metadata" and isinstance(x, dict):
+                    lab = x.get("labels")
+                    out.append(lab if isinstance(lab, dict) else {})
+                elif isinstance(x, (dict, list)):
+                    walk(x, depth + 1)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x, depth + 1)
+
+    walk(doc, 0)
+    return out
+
+
+def k8s_entries_from_docs(
+    docs: Iterable[Any], source: Location | None, source_file: str | None
+) -> list[tuple[K8sObject, dict[str, Any]]]:
+    """K8sObjects with the YAML document each came from."""
+    out: list[tuple[K8sObject, dict[str, Any]]] = []
     stack = list(docs)
     while stack:
         d = stack.pop(0)
@@ -248,22 +325,102 @@ def k8s_objects_from_docs(docs: Iterable[Any], source: Location | None, source_f
         meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
         name = str(meta.get("name") or "")
         ns = meta.get("namespace")
-        raw_labels = meta.get("labels")
-        labels: dict[str, Any] = raw_labels if isinstance(raw_labels, dict) else {}
-        containers = tuple(_find_containers(d.get("spec")))
-        out.append(
-            K8sObject(
-                kind=kind,
-                name=name,
-                namespace=str(ns) if ns else None,
-                api_version=str(d.get("apiVersion") or ""),
-                containers=containers,
-                labels={str(k): str(v) for k, v in labels.items()},
-                source=source,
-                source_file=source_file,
-            )
+        api_version = str(d.get("apiVersion") or "")
+        typed = is_builtin_api(api_version)
+        spec = d.get("spec")
+        selector: dict[str, str] | None = None
+        if kind == "Service" and api_version == "v1":
+            selector = _str_map(spec.get("selector") if isinstance(spec, dict) else None)
+        obj = K8sObject(
+            kind=kind,
+            name=name,
+            namespace=str(ns) if ns else None,
+            api_version=api_version,
+            containers=tuple(_find_containers(spec)) if typed else (),
+            labels=_str_map(meta.get("labels")),
+            source=source,
+            source_file=source_file,
+            pod_template_labels=tuple(_pod_template_labels(spec)) if typed else (),
+            service_selector=selector,
         )
+        out.append((obj, d))
     return out
+
+
+def k8s_objects_from_docs(docs: Iterable[Any], source: Location | None, source_file: str | None) -> list[K8sObject]:
+    return [o for o, _ in k8s_entries_from_docs(docs, source, source_file)]
+
+
+def _json_path_values(doc: Any, path: str) -> list[Any]:
+    """Values at a simple JSONPath such as ``{.spec.image}`` or ``{.spec.containers[*].image}``."""
+    p = path.strip()
+    if p.startswith("{") and p.endswith("}"):
+        p = p[1:-1]
+    p = p.strip().lstrip("$").lstrip(".")
+    cur: list[Any] = [doc]
+    for part in [x for x in p.split(".") if x]:
+        key, _, index = part.partition("[")
+        nxt: list[Any] = []
+        for c in cur:
+            v = c.get(key) if isinstance(c, dict) and key else c
+            if v is None:
+                continue
+            if index:
+                ix = index.rstrip("]")
+                if not isinstance(v, list):
+                    continue
+                if ix == "*":
+                    nxt.extend(v)
+                elif ix.lstrip("-").isdigit() and -len(v) <= int(ix) < len(v):
+                    nxt.append(v[int(ix)])
+            else:
+                nxt.append(v)
+        cur = nxt
+    return cur
+
+
+@dataclass(frozen=True)
+class KindRule:
+    """One k8s_kind() call: which objects it covers and where their images are."""
+
+    kind: str
+    api_version: str
+    json_paths: tuple[str, ...] = ()
+    image_object: tuple[str, str, str] | None = None  # (json_path, repo_field, tag_field)
+
+    def matches(self, obj: K8sObject) -> bool:
+        # Tilt compiles both as case-insensitive regular expressions that may match anywhere.
+        try:
+            kind_ok = re.search(self.kind, obj.kind, re.IGNORECASE) is not None
+            api_ok = not self.api_version or re.search(self.api_version, obj.api_version, re.IGNORECASE) is not None
+        except re.error:
+            return False
+        return kind_ok and api_ok
+
+    def images(self, doc: dict[str, Any]) -> list[str]:
+        out = [v for p in self.json_paths for v in _json_path_values(doc, p) if isinstance(v, str) and v]
+        if self.image_object is not None:
+            path, repo_field, tag_field = self.image_object
+            for v in _json_path_values(doc, path):
+                if isinstance(v, dict) and isinstance(v.get(repo_field), str):
+                    tag = v.get(tag_field)
+                    out.append(f"{v[repo_field]}:{tag}" if isinstance(tag, str) and tag else v[repo_field])
+        return out
+
+
+def apply_kind_rules(obj: K8sObject, doc: dict[str, Any], rules: Iterable[KindRule]) -> K8sObject:
+    """Images that k8s_kind() locators find in an object, and kinds declared to be workloads."""
+    for rule in rules:
+        if not rule.matches(obj):
+            continue
+        if rule.json_paths or rule.image_object is not None:
+            have = {c.image for c in obj.containers}
+            extra = tuple(Container("", ref) for ref in rule.images(doc) if ref not in have)
+            if extra:
+                obj = replace(obj, containers=obj.containers + extra)
+        elif not obj.workload_kind:
+            obj = replace(obj, workload_kind=True)
+    return obj
 
 
 def _find_containers(spec: Any, depth: int = 0) -> list[Container]:
@@ -287,6 +444,30 @@ def _find_containers(spec: Any, depth: int = 0) -> list[Container]:
     return found
 
 
+def dockerfile_image_list(text: str) -> list[str]:
+    """Image refs a Dockerfile builds on, in order: FROM <ref> and COPY --from=<ref> (not stage names)."""
+    out: list[str] = []
+    stages: set[str] = set()
+    for raw in text.splitlines():
+        words = raw.strip().split()
+        if not words:
+            continue
+        head = words[0].upper()
+        refs: list[str] = []
+        if head == "FROM":
+            args = [w for w in words[1:] if not w.startswith("--")]
+            if args:
+                refs.append(args[0])
+            if len(args) >= 3 and args[1].upper() == "AS":
+                stages.add(args[2].lower())
+        elif head == "COPY":
+            refs.extend(w[len("--from="):] for w in words[1:] if w.startswith("--from="))
+        for r in refs:
+            if r.lower() not in stages and r not in out:
+                out.append(r)
+    return out
+
+
 def dockerfile_image_refs(text: str) -> set[str]:
     """Image refs a Dockerfile builds on: FROM <ref> and COPY --from=<ref>."""
     out: set[str] = set()
@@ -303,6 +484,25 @@ def dockerfile_image_refs(text: str) -> set[str]:
             for w in words[1:]:
                 if w.startswith("--from="):
                     out.add(w[len("--from="):])
+    return out
+
+
+def _compose_order(services: list[ComposeService], depends: dict[str, list[str]]) -> list[ComposeService]:
+    """Services in the order Tilt lists them: by name, each after the services it depends on."""
+    by_name = {s.name: s for s in services}
+    out: list[ComposeService] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen or name not in by_name:
+            return
+        seen.add(name)
+        for dep in sorted(depends.get(name, [])):
+            visit(dep)
+        out.append(by_name[name])
+
+    for name in sorted(by_name):
+        visit(name)
     return out
 
 
@@ -458,6 +658,7 @@ class TiltBuiltins:
         text = df_text if df_text is not None else (st.read_text(dockerfile) if dockerfile else None)
         if text:
             st.image_deps.update(dockerfile_image_refs(text))
+            st.image_dep_refs[ref] = dockerfile_image_list(text)
 
     def _add_image(self, img: Image) -> None:
         st = self.st
@@ -472,7 +673,9 @@ class TiltBuiltins:
         ref = _s("custom_build", "ref", a["ref"])
         command = _cmd("custom_build", "command", a.get("command"))
         deps = [st.abspath(p) for p in _str_list("custom_build", "deps", a.get("deps"))]
-        st.image_deps.update(_str_list("custom_build", "image_deps", a.get("image_deps")))
+        image_deps = _str_list("custom_build", "image_deps", a.get("image_deps"))
+        st.image_deps.update(image_deps)
+        st.image_dep_refs[ref] = image_deps
         lu = build_live_update(st, "custom_build", a.get("live_update"), st.arg_loc("live_update"))
         img = Image(
             ref=ref,
@@ -524,8 +727,9 @@ class TiltBuiltins:
             items = [trig] if isinstance(trig, str) else list(trig) if isinstance(trig, (list, tuple)) else [trig]
             for t in items:
                 if not isinstance(t, str):
+                    shown = argv[2] if len(argv) == 3 and argv[:2] == ("sh", "-c") else " ".join(argv)
                     raise EvalError(
-                        f"run cmd '{' '.join(argv)}' triggers contained value '{starlark_repr(t)}' of type "
+                        f"run cmd '{shown}' triggers contained value '{starlark_repr(t)}' of type "
                         f"'{type_name(t)}'. it may only contain strings"
                     )
                 triggers.append(self.st.abspath(t))
@@ -578,7 +782,7 @@ class TiltBuiltins:
                     st.opaque_yaml = True
                     continue
                 docs = _safe_yaml_docs(item.text, "k8s_yaml")
-                st.k8s_objects.extend(k8s_objects_from_docs(docs, loc, item.source_file))
+                self._add_k8s(k8s_entries_from_docs(docs, loc, item.source_file))
             elif isinstance(item, str):
                 path = st.abspath(item)
                 text = st.read_text(path)
@@ -594,9 +798,15 @@ class TiltBuiltins:
                     continue
                 docs = _safe_yaml_docs(text, f"k8s_yaml({item})")
                 st.watched_files.append(path)
-                st.k8s_objects.extend(k8s_objects_from_docs(docs, loc, path))
+                self._add_k8s(k8s_entries_from_docs(docs, loc, path))
             else:
                 raise EvalError(f"k8s_yaml: for parameter yaml: got {type_name(item)}, want string, blob or list")
+
+    def _add_k8s(self, entries: list[tuple[K8sObject, dict[str, Any]]]) -> None:
+        st = self.st
+        for obj, doc in entries:
+            st.k8s_objects.append(apply_kind_rules(obj, doc, st.kind_rules))
+            st.k8s_docs.append(doc)
 
     def k8s_resource(self, *args: Any, **kwargs: Any) -> None:
         st = self.st
@@ -670,8 +880,27 @@ class TiltBuiltins:
         return TiltObject("link", {"url": _s("link", "url", a["url"]), "name": a.get("name")})
 
     def k8s_kind(self, *args: Any, **kwargs: Any) -> None:
+        st = self.st
         a = self._b("k8s_kind", args, kwargs, max_positional=1)
-        self.st.custom_kinds[_s("k8s_kind", "kind", a["kind"])] = None
+        kind = _s("k8s_kind", "kind", a["kind"])
+        st.custom_kinds[kind] = None
+        obj_v = a.get("image_object")
+        image_object: tuple[str, str, str] | None = None
+        if isinstance(obj_v, dict):
+            image_object = (
+                starlark_str(obj_v.get("json_path", "")),
+                starlark_str(obj_v.get("repo_field", "")),
+                starlark_str(obj_v.get("tag_field", "")),
+            )
+        rule = KindRule(
+            kind=kind,
+            api_version=_s("k8s_kind", "api_version", a.get("api_version"), allow_none=True),
+            json_paths=tuple(_str_list("k8s_kind", "image_json_path", a.get("image_json_path"))),
+            image_object=image_object,
+        )
+        st.kind_rules.append(rule)
+        # Tilt applies kinds when it assembles resources, so objects declared earlier count too.
+        st.k8s_objects[:] = [apply_kind_rules(o, d, [rule]) for o, d in zip(st.k8s_objects, st.k8s_docs, strict=True)]
 
     def k8s_custom_deploy(self, *args: Any, **kwargs: Any) -> None:
         st = self.st
@@ -689,10 +918,20 @@ class TiltBuiltins:
         lu = build_live_update(st, "k8s_custom_deploy", lu_value, st.arg_loc("live_update"))
         st.api_objects.append(("k8s_custom_deploy", name, st.call_loc()))
         st.custom_deploys.append((name, _s("k8s_custom_deploy", "image_selector", sel) if sel else None, st.call_loc()))
-        if lu is not None and sel:
+        refs = _str_list("k8s_custom_deploy", "image_deps", a.get("image_deps"))
+        # Tilt registers a live-update-only image: named by image_selector, or after the deploy for a
+        # container_selector.
+        lu_ref = (
+            _s("k8s_custom_deploy", "image_selector", sel) if sel else f"k8s_custom_deploy:{name}" if csel else None
+        )
+        if lu is not None and lu_ref:
+            refs.append(lu_ref)
+        st.custom_deploy_images[name] = refs
+        st.image_deps.update(refs)  # consumed by this deploy (not "unused" images)
+        if lu is not None and lu_ref:
             st.images.append(
                 Image(
-                    ref=_s("k8s_custom_deploy", "image_selector", sel),
+                    ref=lu_ref,
                     kind="custom_build",
                     context=st.here,
                     live_update=lu,
@@ -721,7 +960,6 @@ class TiltBuiltins:
         docs = _safe_yaml_docs("\n---\n".join(texts), "filter_yaml")
         labels = a.get("labels") or {}
         name, ns, kind, apiv = (a.get(k) for k in ("name", "namespace", "kind", "api_version"))
-        import re
 
         def rx(p: Any) -> re.Pattern[str] | None:
             if p is None or p == "":
@@ -731,28 +969,38 @@ class TiltBuiltins:
             except re.error:
                 raise EvalError(f"filter_yaml: invalid regular expression {p!r}") from None
 
+        # Like Tilt: case-insensitive regular expressions that may match anywhere in the value.
         rn, rns, rk, ra = rx(name), rx(ns), rx(kind), rx(apiv)
         match: list[Any] = []
         rest: list[Any] = []
-        for d in docs:
+        flat: list[Any] = []
+        stack = list(docs)
+        while stack:
+            d = stack.pop(0)
+            if isinstance(d, dict) and d.get("kind") == "List" and isinstance(d.get("items"), list):
+                stack[0:0] = d["items"]
+            else:
+                flat.append(d)
+        for d in flat:
             if not isinstance(d, dict):
                 rest.append(d)
                 continue
             meta = d.get("metadata") or {}
             ok = True
-            if rn and not rn.fullmatch(str(meta.get("name", ""))):
+            if rn and not rn.search(str(meta.get("name", ""))):
                 ok = False
-            if rns and not rns.fullmatch(str(meta.get("namespace", "") or "default")):
+            if rns and not rns.search(str(meta.get("namespace", "") or "default")):
                 ok = False
-            if rk and not rk.fullmatch(str(d.get("kind", ""))):
+            if rk and not rk.search(str(d.get("kind", ""))):
                 ok = False
-            if ra and not ra.fullmatch(str(d.get("apiVersion", ""))):
+            if ra and not ra.search(str(d.get("apiVersion", ""))):
                 ok = False
-            if isinstance(labels, dict) and labels:
-                have = meta.get("labels") or {}
-                for k, v in labels.items():
-                    if str(have.get(k)) != str(v):
-                        ok = False
+            if ok and isinstance(labels, dict) and labels:
+                want = {starlark_str(k): starlark_str(v) for k, v in labels.items()}
+                ok = all(
+                    all(str(k) in m and str(m[str(k)]) == v for k, v in want.items())
+                    for m in _object_meta_labels(d)
+                )
             (match if ok else rest).append(d)
         return (Blob(yaml.safe_dump_all(match, sort_keys=False) if match else "", origin="filter_yaml"),
                 Blob(yaml.safe_dump_all(rest, sort_keys=False) if rest else "", origin="filter_yaml"))
@@ -828,6 +1076,8 @@ class TiltBuiltins:
         items = list(cp) if isinstance(cp, (list, tuple)) else [cp]
         paths: list[str] = []
         services: list[ComposeService] = []
+        depends: dict[str, list[str]] = {}
+        svc_profiles: dict[str, list[str]] = {}
         project_name = a.get("project_name")
         pname = _s("docker_compose", "project_name", project_name) if project_name else ""
         for item in items:
@@ -865,6 +1115,12 @@ class TiltBuiltins:
                         if build.get("dockerfile"):
                             dockerfile = os.path.normpath(os.path.join(ctx, str(build["dockerfile"])))
                     image = sdef.get("image")
+                    dep = sdef.get("depends_on")
+                    names = list(dep) if isinstance(dep, (list, dict)) else []
+                    merged = depends.setdefault(str(sname), [])
+                    merged.extend(str(n) for n in names if str(n) not in merged)
+                    if isinstance(sdef.get("profiles"), list):
+                        svc_profiles[str(sname)] = [str(x) for x in sdef["profiles"]]
                     prev = next((s for s in services if s.name == str(sname)), None)
                     if prev is not None:
                         # Later compose files merge into earlier ones, key by key.
@@ -873,7 +1129,9 @@ class TiltBuiltins:
                         ctx = ctx or prev.build_context
                         dockerfile = dockerfile or prev.dockerfile
                     services.append(ComposeService(str(sname), str(image) if image else None, ctx, dockerfile, pname))
-        st.compose.append(ComposeProject(tuple(paths), pname, tuple(services), st.call_loc()))
+        active = set(_str_list("docker_compose", "profiles", a.get("profiles")))
+        services = [s for s in services if not svc_profiles.get(s.name) or active & set(svc_profiles[s.name])]
+        st.compose.append(ComposeProject(tuple(paths), pname, tuple(_compose_order(services, depends)), st.call_loc()))
 
     def dc_resource(self, *args: Any, **kwargs: Any) -> None:
         st = self.st

@@ -8,6 +8,7 @@ Tilt-specific values (Blob, steps, structs, modules) are small classes.
 
 from __future__ import annotations
 
+import decimal
 import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -78,6 +79,9 @@ class Struct:
 class Module:
     name: str
     members: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f'<module "{self.name}">'
 
 
 @dataclass
@@ -386,11 +390,9 @@ def starlark_repr(v: Any, _depth: int = 0) -> str:
     if v is False:
         return "False"
     if isinstance(v, float):
-        if math.isinf(v):
-            return "+inf" if v > 0 else "-inf"
-        if math.isnan(v):
-            return "nan"
-        return repr(v)
+        return format_float(v)
+    if isinstance(v, bytes):
+        return "b" + _quote(v.decode("utf-8", errors="replace"))
     if isinstance(v, int):
         return repr(v)
     if isinstance(v, list):
@@ -417,7 +419,54 @@ def starlark_str(v: Any) -> str:
         return v
     if isinstance(v, Blob):
         return v.text
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="replace")
     return starlark_repr(v)
+
+
+def _shortest_digits(v: float) -> tuple[str, int]:
+    """(significant digits, decimal point position) of the shortest repr of abs(v) > 0."""
+    t = decimal.Decimal(repr(abs(v))).as_tuple()
+    assert isinstance(t.exponent, int)
+    all_digits = "".join(map(str, t.digits)).lstrip("0")
+    ds = all_digits.rstrip("0") or "0"
+    # value = 0.<all_digits> * 10**dp
+    dp = len(all_digits) + t.exponent
+    return ds, dp
+
+
+def format_g(v: float, upper: bool = False) -> str:
+    """Go's strconv.FormatFloat(v, 'g', -1, 64): the shortest digits that read back as v,
+    in exponent form when the decimal exponent is below -4 or at least 6."""
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    if math.isnan(v):
+        return "NaN"
+    if v == 0:
+        return "-0" if math.copysign(1.0, v) < 0 else "0"
+    sign = "-" if v < 0 else ""
+    ds, dp = _shortest_digits(v)
+    exp = dp - 1
+    if exp < -4 or exp >= 6:
+        mant = ds[0] + ("." + ds[1:] if len(ds) > 1 else "")
+        return f"{sign}{mant}{'E' if upper else 'e'}{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    if dp <= 0:
+        return f"{sign}0.{'0' * -dp}{ds}"
+    if dp >= len(ds):
+        return f"{sign}{ds}{'0' * (dp - len(ds))}"
+    return f"{sign}{ds[:dp]}.{ds[dp:]}"
+
+
+def format_float(v: float) -> str:
+    """str()/repr() of a Starlark float: like %g with shortest digits, always with a '.' or exponent."""
+    if math.isinf(v):
+        return "+inf" if v > 0 else "-inf"
+    if math.isnan(v):
+        return "nan"
+    out = format_g(v)
+    if not any(c in out for c in ".eE"):
+        out += ".0"
+    return out
 
 
 def iterate(v: Any, fname: str = "") -> Iterable[Any]:
@@ -478,7 +527,7 @@ def binary(op: str, a: Any, b: Any) -> Any:
     ta, tb = type(a), type(b)
     try:
         if op == "+":
-            if ta is tb and ta in (str, list, tuple):
+            if ta is tb and ta in (str, list, tuple, bytes):
                 return a + b
             if _is_num(a) and _is_num(b):
                 return a + b
@@ -610,6 +659,14 @@ def index(v: Any, key: Any) -> Any:
             return v[key]
         except KeyError:
             raise EvalError(f"key {starlark_repr(key)} not in dict") from None
+    if isinstance(v, bytes):
+        if not isinstance(key, int) or isinstance(key, bool):
+            raise EvalError(f"bytes index: got {type_name(key)}, want int")
+        n = len(v)
+        i = key + n if key < 0 else key
+        if not 0 <= i < n:
+            raise EvalError(f"bytes index {key} out of range [{-n}:{n - 1}]" if n else f"index {key} out of range: empty bytes")
+        return v[i : i + 1]
     if isinstance(v, (list, tuple, str, RangeValue)) or (isinstance(v, StringView) and v.indexable):
         if not isinstance(key, int) or isinstance(key, bool):
             raise EvalError(f"{type_name(v)} index: got {type_name(key)}, want int")
@@ -636,7 +693,7 @@ def slice_value(v: Any, lo: Any, hi: Any, step: Any) -> Any:
             raise EvalError(f"invalid slice index: got {type_name(x)}, want int")
     if step == 0:
         raise EvalError("zero is not a valid slice step")
-    if isinstance(v, (list, tuple, str)):
+    if isinstance(v, (list, tuple, str, bytes)):
         return v[lo:hi:step]
     if isinstance(v, RangeValue):
         return RangeValue(v.r[lo:hi:step])
@@ -705,9 +762,15 @@ def format_percent(fmt: str, arg: Any) -> str:
             if not _is_num(val):
                 raise EvalError(f"%{conv} format requires integer: {type_name(val)}")
             out.append(str(int(val)))
-        elif conv in "oxXeEfFgG":
+        elif conv in "gG":
             if not _is_num(val):
                 raise EvalError(f"%{conv} format requires number: {type_name(val)}")
+            out.append(format_g(float(val), upper=conv == "G"))
+        elif conv in "oxXeEf":
+            if not _is_num(val):
+                raise EvalError(f"%{conv} format requires number: {type_name(val)}")
+            if conv in "oxX" and not isinstance(val, int):
+                raise EvalError(f"%{conv} format requires integer: {type_name(val)}")
             out.append(("%" + conv) % val)
         elif conv == "c":
             out.append(chr(val) if isinstance(val, int) else starlark_str(val))
@@ -1193,10 +1256,23 @@ def attribute_names(v: Any) -> list[str]:
     if m is not None:
         return sorted(m)
     if isinstance(v, (Struct, TiltObject)):
-        return sorted(v.fields)
+        names = [k for k in v.fields if not k.startswith("__")]
+        if isinstance(v, TiltObject) and isinstance(v.fields.get("__methods__"), dict):
+            names += list(v.fields["__methods__"])
+        return sorted(names)
     if isinstance(v, Module):
         return sorted(v.members)
     return []
+
+
+def _no_attr(what: str, name: str, candidates: Iterable[str]) -> EvalError:
+    import difflib
+
+    msg = f"{what} has no .{name} field or method"
+    near = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    if near:
+        msg += f" (did you mean .{near[0]}?)"
+    return EvalError(msg)
 
 
 def get_attr(v: Any, name: str) -> Any:
@@ -1206,20 +1282,27 @@ def get_attr(v: Any, name: str) -> Any:
     if m is not None:
         fn = m.get(name)
         if fn is None:
-            raise EvalError(f"{type_name(v)} has no .{name} field or method")
+            raise _no_attr(type_name(v), name, m)
         return Builtin(name, fn, receiver=v)
     if isinstance(v, (Struct, TiltObject)):
-        if name in v.fields:
+        if name in v.fields and not name.startswith("__"):
             return v.fields[name]
         if isinstance(v, TiltObject) and "__methods__" in v.fields and name in v.fields["__methods__"]:
             return v.fields["__methods__"][name]
-        raise EvalError(f"{v.type_name} has no .{name} field or method")
+        raise _no_attr(v.type_name, name, attribute_names(v))
     if isinstance(v, Module):
         if name in v.members:
             return v.members[name]
-        raise EvalError(f"module has no .{name} field or method")
+        # Same code and words as the static check (resolve.py), which reports it first.
+        msg = f'module "{v.name}" has no .{name} field or method'
+        import difflib
+
+        near = difflib.get_close_matches(name, sorted(v.members), n=1, cutoff=0.6)
+        raise EvalError(msg + (f" (did you mean .{near[0]}?)" if near else ""), "TL201")
     if isinstance(v, Blob):
-        raise EvalError(f"blob has no .{name} field or method (convert it with str() first)")
+        if name in STR_METHODS:
+            raise EvalError(f"blob has no .{name} field or method (convert it with str() first)")
+        raise EvalError(f"blob has no .{name} field or method")
     raise EvalError(f"{type_name(v)} has no .{name} field or method")
 
 

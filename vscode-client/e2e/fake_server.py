@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import time
 import uuid
 from typing import Any
@@ -49,7 +50,10 @@ def _plain(o: Any) -> Any:
 @server.feature(types.INITIALIZE)
 def initialize(params: types.InitializeParams) -> None:
     experimental = params.capabilities.experimental
-    record("initialize", {"initializationOptions": params.initialization_options, "experimental": experimental})
+    record(
+        "initialize",
+        {"initializationOptions": params.initialization_options, "experimental": experimental, "argv": sys.argv[1:]},
+    )
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)

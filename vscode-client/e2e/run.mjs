@@ -12,7 +12,11 @@
 //   server      switching tilt.server.path to the real server restarts it; completion in the suggest widget
 //               (docker_ → docker_build); an undefined name in the Problems panel.          [needs python -m tilt_lsp]
 //   liveupdate  a running container of the fixture image; saving app/message.txt turns the status bar to syncing and
-//               back to success, and the file is in the container.            [needs the server's live update + Docker]
+//               back to success, and the file is in the container; no diagnostics on the synced (non-Tiltfile) file.
+//                                                                              [needs the server's live update + Docker]
+//   untrusted   a second session in Restricted Mode: language features work, live update is off (initializationOptions
+//               liveUpdate.enabled=false, no save forwarding, status "off"), the server is found as tilt-lsp on PATH;
+//               granting trust restarts it with live update on.                         [fake server, no Docker]
 //
 // Environment: CODE_SERVER_BIN, TILT_E2E_PYTHON, TILT_E2E_ARTIFACTS (screenshots), TILT_E2E_VSIX, TILT_E2E_PARTS,
 // TILT_E2E_KEEP=1 (leave code-server running on failure for inspection), CHROMIUM (default /usr/bin/chromium).
@@ -32,7 +36,7 @@ const PYTHON = env.TILT_E2E_PYTHON ?? path.join(ROOT, '.venv', 'bin', 'python');
 const ARTIFACTS = env.TILT_E2E_ARTIFACTS ?? path.join(ROOT, 'test-artifacts', 'vscode');
 const VSIX = env.TILT_E2E_VSIX ?? path.join(CLIENT, 'tilt-lsp.vsix');
 const CHROMIUM = env.CHROMIUM ?? '/usr/bin/chromium';
-const PARTS = new Set((env.TILT_E2E_PARTS ?? 'client,fake,server,liveupdate').split(',').map((s) => s.trim()).filter(Boolean));
+const PARTS = new Set((env.TILT_E2E_PARTS ?? 'client,fake,server,liveupdate,untrusted').split(',').map((s) => s.trim()).filter(Boolean));
 const RUN_DIR = path.join(ROOT, '.cache', 'e2e-run');
 const WORKSPACE = path.join(RUN_DIR, 'workspace');
 const USER_DATA = path.join(RUN_DIR, 'user-data');
@@ -43,6 +47,7 @@ const IMAGE_REPO = 'tilt-lsp-e2e/web';
 const IMAGE = `${IMAGE_REPO}:dev`;
 const CONTAINER = `tilt-lsp-e2e-${SUFFIX}`;
 const BOGUS_SERVER = '/nonexistent/tilt-lsp-e2e';
+const WORKSPACE_ARG = '--e2e-workspace-arg';
 
 const t0 = Date.now();
 const results = [];
@@ -66,8 +71,11 @@ async function screenshot(name) {
     return file;
 }
 
-/** Runs one check; failures are recorded (with a screenshot) and stop the run. */
-async function step(name, fn) {
+/**
+ * Runs one check; a failure is recorded (with a screenshot) and stops the run, unless `independent` (later steps do
+ * not depend on it): then the run goes on and fails at the end.
+ */
+async function step(name, fn, { independent = false } = {}) {
     const started = Date.now();
     log(`▶ ${name}`);
     try {
@@ -80,7 +88,9 @@ async function step(name, fn) {
         if (page !== undefined) {
             await screenshot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`).catch(() => undefined);
         }
-        throw e;
+        if (!independent) {
+            throw e;
+        }
     }
 }
 
@@ -128,6 +138,9 @@ function userSettings(extra) {
         'update.mode': 'none',
         'editor.quickSuggestions': { other: false, comments: false, strings: false },
         'editor.acceptSuggestionOnEnter': 'off',
+        // Only the language server may offer completions (no word-based or snippet look-alikes).
+        'editor.wordBasedSuggestions': 'off',
+        'editor.snippetSuggestions': 'none',
         'window.commandCenter': false,
         'chat.commandCenter.enabled': false,
         'git.enabled': false,
@@ -136,24 +149,20 @@ function userSettings(extra) {
     };
 }
 
-/** Before code-server starts: write the user settings file. */
-function writeUserSettings(extra) {
+/** Before code-server starts: write the user settings file (VS Code preferences for a quiet, stable UI). */
+function writeUserSettings() {
     mkdirSync(path.join(USER_DATA, 'User'), { recursive: true });
-    writeFileSync(path.join(USER_DATA, 'User', 'settings.json'), JSON.stringify(userSettings(extra), null, 2));
+    writeFileSync(path.join(USER_DATA, 'User', 'settings.json'), JSON.stringify(userSettings({}), null, 2));
 }
 
-/** While VS Code runs: edit settings.json in the editor, as a user would (code-server does not watch the file). */
-async function changeUserSettings(extra) {
-    await runCommand('Preferences: Open User Settings (JSON)');
-    await page.locator('.tabs-container .tab.active[aria-label*="settings.json"]').waitFor({ timeout: 15_000 });
-    await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
-    await page.keyboard.press('Control+A');
-    await page.keyboard.press('Delete');
-    await page.keyboard.insertText(JSON.stringify(userSettings(extra), null, 2));
-    await screenshot('settings-json');
-    await page.keyboard.press('Control+S');
-    await sleep(300);
-    await runCommand('View: Close Editor');
+/**
+ * The extension's settings live in the workspace's .vscode/settings.json: tilt.server.path is machine-overridable,
+ * and in a remote window (code-server) user-level values of machine settings do not apply. Writing the file on disk
+ * is seen by VS Code's file watcher like an edit.
+ */
+function writeTiltSettings(tilt) {
+    mkdirSync(path.join(WORKSPACE, '.vscode'), { recursive: true });
+    writeFileSync(path.join(WORKSPACE, '.vscode', 'settings.json'), `${JSON.stringify(tilt, null, 4)}\n`);
 }
 
 function docker(args, opts = {}) {
@@ -247,7 +256,8 @@ async function setUp() {
     }
     cpSync(path.join(here, 'fixture'), WORKSPACE, { recursive: true });
     // The first phase runs with a server path that does not exist: the extension must explain it.
-    writeUserSettings({ 'tilt.server.path': BOGUS_SERVER });
+    writeUserSettings();
+    writeTiltSettings({ 'tilt.server.path': BOGUS_SERVER });
 }
 
 async function installExtension() {
@@ -262,22 +272,26 @@ async function installExtension() {
     return out.trim().split('\n').pop();
 }
 
-async function startCodeServer() {
+async function startCodeServer({ userData = USER_DATA, trust = false, pathPrefix = '' } = {}) {
     const port = await freePort();
     codeServer = spawn(
         CODE_SERVER,
         [
-            '--user-data-dir', USER_DATA,
+            '--user-data-dir', userData,
             '--extensions-dir', EXTENSIONS,
             '--auth', 'none',
             '--bind-addr', `127.0.0.1:${port}`,
             '--disable-telemetry',
             '--disable-update-check',
-            '--disable-workspace-trust',
+            ...(trust ? [] : ['--disable-workspace-trust']),
             '--disable-getting-started-override',
             WORKSPACE,
         ],
-        { env: { ...env, HOME, PATH: env.PATH }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+        {
+            env: { ...env, HOME, PATH: pathPrefix === '' ? env.PATH : `${pathPrefix}:${env.PATH}` },
+            detached: true,
+            stdio: ['ignore', 'pipe', 'pipe'],
+        },
     );
     const csLog = [];
     codeServer.stdout.on('data', (d) => csLog.push(String(d)));
@@ -298,7 +312,7 @@ async function startCodeServer() {
     return port;
 }
 
-async function openBrowser(port) {
+async function openBrowser(port, readySelector = '.explorer-folders-view .monaco-list-row') {
     browser = await chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
@@ -310,7 +324,7 @@ async function openBrowser(port) {
     page = await context.newPage();
     page.setDefaultTimeout(20_000);
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(WORKSPACE)}`);
-    await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 120_000 });
+    await page.waitForSelector(readySelector, { timeout: 120_000 });
 }
 
 async function clientPart() {
@@ -393,17 +407,21 @@ function fakeRecords(kind) {
         .filter((r) => kind === undefined || r.kind === kind);
 }
 
+/** Text of the output panel (Monaco renders spaces as U+00A0). */
 async function outputText() {
-    return page.locator('.part.panel .monaco-editor .view-lines').first().innerText().catch(() => '');
+    const t = await page.locator('.part.panel .monaco-editor .view-lines').first().innerText().catch(() => '');
+    return t.replace(/\u00a0/g, ' ');
 }
 
+/** Waits until the last "Server started" line of the Tilt output names `name` (followed by its version). */
 async function waitForServerStart(name, timeoutMs = 60_000) {
     await runCommand('Tilt: Show Live Update Log');
     return until(
-        `output "Server started: ${name}"`,
+        `output "Server started: ${name} <version>"`,
         async () => {
             const text = await outputText();
-            return text.includes(`Server started: ${name}`) ? text : undefined;
+            const last = text.split('\n').filter((l) => l.includes('Server started')).at(-1) ?? '';
+            return new RegExp(`Server started: ${name} \\d`).test(last) ? text : undefined;
         },
         timeoutMs,
         500,
@@ -448,7 +466,7 @@ async function fakePart() {
             { mode: 0o755 },
         );
         await clearNotifications();
-        await changeUserSettings({ 'tilt.server.path': FAKE_WRAPPER, 'tilt.liveUpdate.progress': 'notification' });
+        writeTiltSettings({ 'tilt.server.path': FAKE_WRAPPER, 'tilt.liveUpdate.progress': 'notification' });
         const text = await waitForServerStart('tilt-lsp-fake');
         const init = await until('initialize recorded', async () => fakeRecords('initialize').at(-1));
         const sent = init.payload.initializationOptions?.settings;
@@ -465,7 +483,7 @@ async function fakePart() {
 
     await step('fake server: settings changes are sent as didChangeConfiguration', async () => {
         const before = fakeRecords('didChangeConfiguration').length;
-        await changeUserSettings({ 'tilt.server.path': FAKE_WRAPPER, 'tilt.liveUpdate.progress': 'notification', 'tilt.liveUpdate.debounceMs': 321 });
+        writeTiltSettings({ 'tilt.server.path': FAKE_WRAPPER, 'tilt.liveUpdate.progress': 'notification', 'tilt.liveUpdate.debounceMs': 321 });
         const rec = await until('didChangeConfiguration recorded', async () => fakeRecords('didChangeConfiguration')[before]);
         if (rec.payload?.tilt?.liveUpdate?.debounceMs !== 321) {
             throw new Error(`unexpected didChangeConfiguration: ${JSON.stringify(rec.payload)}`);
@@ -481,10 +499,14 @@ async function fakePart() {
         await until('status bar: syncing', async () => (await statusBarLabel())?.endsWith('syncing'), 15_000, 100);
         const progress = await until(
             'progress notification',
-            async () => (await notifications()).find((t) => t.includes('Live update') || t.includes('run 1/1') || t.includes('sync 1 file')),
-            5000,
-            100,
-        ).catch(() => '(no progress toast seen)');
+            async () => {
+                const toasts = await page.locator('.notifications-toasts .notification-toast').allInnerTexts();
+                return toasts.find((t) => t.includes('Live update tilt-lsp-e2e/web'));
+            },
+            1500,
+            50,
+        );
+        await sleep(300); // the toast fades in
         await screenshot('fake-syncing');
         await until('status bar: ok', async () => (await statusBarLabel())?.endsWith('ok'), 15_000, 100);
         await screenshot('fake-ok');
@@ -575,17 +597,8 @@ async function serverPart() {
         }
         execFileSync(PYTHON, ['-c', 'import tilt_lsp.server'], { stdio: 'pipe' });
         await clearNotifications();
-        await changeUserSettings({ 'tilt.server.path': PYTHON });
-        await runCommand('Tilt: Show Live Update Log');
-        const outputLine = await until(
-            'output "Server started"',
-            async () => {
-                const text = await page.locator('.part.panel .monaco-editor .view-lines').first().innerText().catch(() => '');
-                return /Server started/.test(text) ? text : undefined;
-            },
-            60_000,
-            500,
-        );
+        writeTiltSettings({ 'tilt.server.path': PYTHON });
+        const outputLine = await waitForServerStart('tilt-lsp');
         await screenshot('server-started-output');
         return outputLine.split('\n').filter((l) => /Server|Restarting|Starting/.test(l)).slice(-3).join(' / ');
     });
@@ -603,8 +616,9 @@ async function serverPart() {
                 await page.locator('.suggest-widget.visible .monaco-list-row').first().waitFor({ timeout: 3000 });
                 const all = await page
                     .locator('.suggest-widget.visible .monaco-list-row')
-                    .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
-                return all.some((l) => l.startsWith('docker_build')) ? all : undefined;
+                    .evaluateAll((els) => els.map((e) => (e.textContent ?? '').replace(/\u00a0/g, ' ')));
+                // The server's item has a signature detail; a word-based suggestion would not.
+                return all.some((l) => l.startsWith('docker_build') && l.includes('(')) ? all : undefined;
             },
             45_000,
             1000,
@@ -620,7 +634,7 @@ async function serverPart() {
         await page.keyboard.press('Home');
         await page.keyboard.press('Shift+End');
         await page.keyboard.type('print(undefined_e2e_name)');
-        await runCommand('View: Show Problems');
+        await runCommand('Focus Problems (Errors, Warnings, Infos)');
         const row = await until(
             'problem mentioning undefined_e2e_name',
             async () => {
@@ -707,6 +721,21 @@ async function liveUpdatePart() {
         return `/app/message.txt = ${JSON.stringify(inside)}; run() step copied it to /tmp/last-run.txt`;
     });
 
+    await step(
+        'no diagnostics on the synced (non-Tiltfile) file',
+        async () => {
+            await runCommand('Focus Problems (Errors, Warnings, Infos)');
+            await page.locator('.markers-panel').waitFor({ state: 'visible' });
+            await sleep(1500);
+            const rows = await page.locator('.markers-panel .monaco-list-row').allInnerTexts();
+            if (rows.some((r) => r.includes('message.txt'))) {
+                throw new Error(`the server reports problems on app/message.txt: ${rows.join(' | ').replace(/\s+/g, ' ')}`);
+            }
+            return 'none';
+        },
+        { independent: true },
+    );
+
     await step('tooltip and quick pick list the image', async () => {
         await page.locator('[aria-label^="Tilt live update"]').first().hover();
         const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'Tilt live update' }).first();
@@ -736,12 +765,38 @@ async function liveUpdatePart() {
         return `tooltip: ${tip.replace(/\s+/g, ' ').slice(0, 160)}; actions: ${actions.map((a) => a.split('\n')[0]).join(', ')}`;
     });
 
+    await step(
+        'a failing run() step: status failed and exactly one notification',
+        async () => {
+            await clearNotifications();
+            await saveMessage('FAIL on purpose');
+            await until('status bar: failed', async () => (await statusBarLabel())?.endsWith('failed'), 30_000, 200);
+            await sleep(1500); // give a second (duplicate) notification time to show up
+            const toasts = (await notifications()).map((t) => t.replace(/\s+/g, ' '));
+            await screenshot('live-update-failed');
+            const failures = toasts.filter((t) => /fail/i.test(t));
+            if (failures.length !== 1 || !failures[0].includes('Live update of web failed')) {
+                throw new Error(`expected one failure notification (the client's), got ${failures.length}: ${failures.join(' | ')}`);
+            }
+            return failures[0];
+        },
+        { independent: true },
+    );
+
+    await step('fixing the file turns the status back to ok', async () => {
+        await clearNotifications();
+        await saveMessage(content);
+        await until('status bar: ok', async () => (await statusBarLabel())?.endsWith('ok'), 30_000, 200);
+        const ran = docker(['exec', CONTAINER, 'cat', '/tmp/last-run.txt']);
+        return `status ok; /tmp/last-run.txt = ${JSON.stringify(ran)}`;
+    });
+
     await step('the log shows the update', async () => {
         await runCommand('Tilt: Show Live Update Log');
         const text = await until(
             'output with the live update lines',
             async () => {
-                const t = await page.locator('.part.panel .monaco-editor .view-lines').first().innerText().catch(() => '');
+                const t = await outputText();
                 return /web (done|sync|run)/.test(t) ? t : undefined;
             },
             15_000,
@@ -752,9 +807,116 @@ async function liveUpdatePart() {
     });
 }
 
-async function tearDown() {
+// Restricted Mode: a fresh profile with workspace trust on; the user answers "No" to the trust prompt. The server is
+// found as `tilt-lsp` on PATH (a wrapper around the fake server), since workspace values of tilt.server.path do not
+// apply in Restricted Mode.
+async function untrustedPart() {
+    const userData = path.join(RUN_DIR, 'user-data-untrusted');
+    const bin = path.join(RUN_DIR, 'bin');
+    await step('restricted mode: new session with workspace trust on', async () => {
+        await stopSession();
+        mkdirSync(path.join(userData, 'User'), { recursive: true });
+        writeFileSync(
+            path.join(userData, 'User', 'settings.json'),
+            JSON.stringify(userSettings({ 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'always' }), null, 2),
+        );
+        // tilt.server.args is a restricted setting: ignored until the workspace is trusted.
+        writeTiltSettings({ 'tilt.server.args': [WORKSPACE_ARG], 'tilt.liveUpdate.progress': 'notification' });
+        mkdirSync(bin, { recursive: true });
+        writeFileSync(
+            path.join(bin, 'tilt-lsp'),
+            `#!/bin/sh\nTILT_FAKE_RECORD='${FAKE_RECORD}' exec '${PYTHON}' '${path.join(here, 'fake_server.py')}' "$@"\n`,
+            { mode: 0o755 },
+        );
+        // VS Code's server takes the extension host's environment from a login shell, so PATH is set the way users
+        // set it: in ~/.profile.
+        writeFileSync(path.join(HOME, '.profile'), `export PATH='${bin}':"$PATH"\n`);
+        rmSync(FAKE_RECORD, { force: true });
+        const port = await startCodeServer({ userData, trust: true, pathPrefix: bin });
+        await openBrowser(port, '.monaco-workbench');
+        const no = page.locator('.monaco-dialog-box .monaco-button', { hasText: "No, I don't trust the authors" });
+        await no.waitFor({ state: 'visible', timeout: 60_000 });
+        await screenshot('untrusted-trust-prompt');
+        await no.click();
+        await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
+        return 'answered "No, I don\'t trust the authors"';
+    });
+
+    await step('restricted mode: language features on, live update off', async () => {
+        const init = await until('initialize recorded', async () => fakeRecords('initialize').at(-1), 60_000, 300);
+        const sent = init.payload.initializationOptions?.settings;
+        if (sent?.liveUpdate?.enabled !== false) {
+            throw new Error(`liveUpdate.enabled should be false: ${JSON.stringify(sent)}`);
+        }
+        if (sent?.server?.args?.length !== 0 || init.payload.argv.includes(WORKSPACE_ARG)) {
+            throw new Error(`the workspace's tilt.server.args must not apply in Restricted Mode: ${JSON.stringify(init.payload)}`);
+        }
+        const label = await until('status bar: off', async () => {
+            const l = await statusBarLabel();
+            return l?.endsWith('off') ? l : undefined;
+        });
+        await openFile('Tiltfile');
+        await page.keyboard.press('Control+End');
+        await page.keyboard.press('Enter');
+        await page.keyboard.type('docker_');
+        await until(
+            'completion in Restricted Mode',
+            async () => {
+                await page.keyboard.press('Escape');
+                await page.keyboard.press('Control+Space');
+                await page.locator('.suggest-widget.visible .monaco-list-row').first().waitFor({ timeout: 3000 });
+                const all = await page.locator('.suggest-widget.visible .monaco-list-row').allInnerTexts();
+                return all.some((t) => t.includes('docker_build'));
+            },
+            30_000,
+            1000,
+        );
+        await page.keyboard.press('Escape');
+        await runCommand('File: Revert File');
+        await page.mouse.move(700, 300);
+        await page.locator('[aria-label^="Tilt live update"]').first().hover();
+        const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'Tilt live update' }).first();
+        await hover.waitFor({ state: 'visible', timeout: 10_000 });
+        const tip = (await hover.innerText()).replace(/\s+/g, ' ');
+        await screenshot('untrusted-status-off');
+        if (!tip.includes('Restricted Mode')) {
+            throw new Error(`tooltip should explain Restricted Mode: ${tip}`);
+        }
+        const saves = fakeRecords('didSave').length;
+        await saveMessage('saved while untrusted');
+        await sleep(1500);
+        if (fakeRecords('didSave').length !== saves) {
+            throw new Error('a non-Tiltfile save was forwarded although live update is off');
+        }
+        return `${label}; initializationOptions.settings.liveUpdate.enabled = false; server from PATH; tooltip: ${tip.slice(0, 120)}`;
+    });
+
+    await step('trusting the workspace turns live update on', async () => {
+        const before = fakeRecords('initialize').length;
+        await runCommand('Workspaces: Manage Workspace Trust');
+        const trustButton = page.locator('.workspace-trust-editor .monaco-button', { hasText: 'Trust' }).first();
+        await trustButton.waitFor({ state: 'visible', timeout: 15_000 });
+        await trustButton.click();
+        const init = await until('a new initialize', async () => fakeRecords('initialize')[before], 30_000, 300);
+        const sent = init.payload.initializationOptions?.settings;
+        if (sent?.liveUpdate?.enabled !== true || !init.payload.argv.includes(WORKSPACE_ARG)) {
+            throw new Error(`after trust: ${JSON.stringify(init.payload)}`);
+        }
+        await page.keyboard.press('Control+W');
+        const label = await until('status bar: idle', async () => {
+            const l = await statusBarLabel();
+            return l?.endsWith('idle') ? l : undefined;
+        });
+        await screenshot('trusted-after-grant');
+        return `restarted: liveUpdate.enabled = true, server argv ${JSON.stringify(init.payload.argv)}; ${label}`;
+    });
+}
+
+async function stopSession() {
     if (browser !== undefined) {
         await browser.close().catch(() => undefined);
+        browser = undefined;
+        page = undefined;
     }
     if (codeServer !== undefined && codeServer.exitCode === null) {
         // code-server runs in its own process group: end it with its extension host and language server.
@@ -770,6 +932,11 @@ async function tearDown() {
             // already gone
         }
     }
+    codeServer = undefined;
+}
+
+async function tearDown() {
+    await stopSession();
     if (containerStarted) {
         try {
             docker(['rm', '-f', CONTAINER]);
@@ -805,6 +972,10 @@ async function main() {
         if (PARTS.has('liveupdate')) {
             await liveUpdatePart();
         }
+        if (PARTS.has('untrusted')) {
+            await untrustedPart();
+        }
+        failed = results.some((r) => !r.ok);
     } catch {
         failed = true;
         console.log('\n==== extension host / Tilt logs (tail)');

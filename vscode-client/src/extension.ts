@@ -5,7 +5,7 @@ import { DidSaveTextDocumentNotification, type LanguageClient, State } from 'vsc
 import { CLIENT_COMMANDS, LIVE_UPDATE_NOTIFICATION, SERVER_COMMANDS } from './contract';
 import { LiveUpdateView } from './liveUpdateView';
 import { findOnPath } from './platform';
-import { installProgressHandler } from './progress';
+import { ConfigurableProgressFeature } from './progress';
 import { onPythonInterpreterChanged, pythonExtensionCommand } from './python';
 import { CLIENT_ID, ServerManager } from './server';
 import {
@@ -50,7 +50,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<TiltEx
               ? ''
               : 'Live update is off (setting `tilt.liveUpdate.enabled`).';
 
-    let progressHandler: vscode.Disposable | undefined;
     let launchUsesPython = false;
     let watchingPython = false;
 
@@ -87,16 +86,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<TiltEx
             }
             return launch;
         },
-        onClient: (client: LanguageClient) => [
-            client.onNotification(LIVE_UPDATE_NOTIFICATION, (params: unknown) => view.handle(params)),
-        ],
+        onClient: (client: LanguageClient) => {
+            // Live-update state (results, pauses) belongs to the server process: start afresh with a new one.
+            view.model.reset();
+            view.render();
+            return [
+                client.onNotification(LIVE_UPDATE_NOTIFICATION, (params: unknown) => view.handle(params)),
+            ];
+        },
+        features: (client: LanguageClient) => [new ConfigurableProgressFeature(client, () => current().liveUpdate.progress)],
         onFailure: (reason) => view.setServerProblem(reason),
-        onState: (state, client) => {
-            progressHandler?.dispose();
-            progressHandler = undefined;
+        onState: (state) => {
             if (state === State.Running) {
                 view.setServerProblem(undefined);
-                progressHandler = installProgressHandler(client, () => current().liveUpdate.progress);
                 void refreshStatus();
             } else if (state === State.Stopped) {
                 view.serverStopped();
@@ -104,9 +106,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<TiltEx
         },
     });
     running = server;
-    context.subscriptions.push(server, new vscode.Disposable(() => {
-        progressHandler?.dispose();
-    }));
+    context.subscriptions.push(server);
 
     async function runServerCommand(command: string, args: unknown[]): Promise<unknown> {
         try {
@@ -209,6 +209,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<TiltEx
         vscode.workspace.onDidSaveTextDocument((doc) => {
             if (doc.uri.scheme !== 'file' || doc.languageId === 'tiltfile' || !server.isRunning) {
                 return;
+            }
+            if (vscode.workspace.getWorkspaceFolder(doc.uri) === undefined) {
+                return; // outside the workspace (user settings, other projects): never synced
             }
             const s = current();
             if (!liveUpdateOn(s) || !s.liveUpdate.onSave) {

@@ -113,10 +113,7 @@ export class LiveUpdateView implements vscode.Disposable {
         }
         const agg = this.model.aggregate();
         this.item.text = this.model.statusText();
-        const md = new vscode.MarkdownString(this.model.tooltip(this.now()), true);
-        if (this.disabledReason !== '') {
-            md.appendMarkdown(`\n\n${this.disabledReason}`);
-        }
+        const md = new vscode.MarkdownString(this.model.tooltip(this.now(), this.disabledReason), true);
         md.isTrusted = false;
         this.item.tooltip = md;
         this.item.backgroundColor = agg === 'failed' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;

@@ -1,10 +1,13 @@
 // `$/progress` from the server, shown where tilt.liveUpdate.progress says: as a notification or in the status bar.
-// The language client's built-in handler always uses the status bar, so this one takes over
-// `window/workDoneProgress/create` (re-installed whenever the client reaches the Running state).
+// The language client's built-in handler always uses the status bar, so this feature takes over
+// `window/workDoneProgress/create`.
 import * as vscode from 'vscode';
 import {
+    type ClientCapabilities,
+    type FeatureState,
     type LanguageClient,
     type ProgressToken,
+    type StaticFeature,
     WorkDoneProgress,
     type WorkDoneProgressBegin,
     WorkDoneProgressCancelNotification,
@@ -91,16 +94,38 @@ class ProgressPart {
     }
 }
 
-/** Handles progress creation for `client`; dispose to end every open progress. */
-export function installProgressHandler(client: LanguageClient, location: () => ProgressSetting): vscode.Disposable {
-    const parts = new Set<ProgressPart>();
-    const handler = client.onRequest(WorkDoneProgressCreateRequest.type, (params) => {
-        parts.add(new ProgressPart(client, params.token, location, (p) => parts.delete(p)));
-    });
-    return new vscode.Disposable(() => {
-        handler.dispose();
-        for (const p of [...parts]) {
+/**
+ * Takes over `window/workDoneProgress/create`. Registered after the client's built-in features, so its initialize
+ * runs last at every (re)start and its handler replaces the built-in one (which always uses the status bar).
+ */
+export class ConfigurableProgressFeature implements StaticFeature {
+    private readonly parts = new Set<ProgressPart>();
+    private handler: { dispose(): void } | undefined;
+
+    constructor(
+        private readonly client: LanguageClient,
+        private readonly location: () => ProgressSetting,
+    ) {}
+
+    fillClientCapabilities(capabilities: ClientCapabilities): void {
+        capabilities.window = { ...capabilities.window, workDoneProgress: true };
+    }
+
+    initialize(): void {
+        this.handler?.dispose();
+        this.handler = this.client.onRequest(WorkDoneProgressCreateRequest.type, (params) => {
+            this.parts.add(new ProgressPart(this.client, params.token, this.location, (p) => this.parts.delete(p)));
+        });
+    }
+
+    getState(): FeatureState {
+        return { kind: 'static' };
+    }
+
+    clear(): void {
+        for (const p of [...this.parts]) {
             p.done();
         }
-    });
+        this.parts.clear();
+    }
 }

@@ -59,6 +59,8 @@ export interface ServerManagerOptions {
     resolveLaunch(): Promise<ServerLaunch>;
     /** Called with every new client before it starts, to register notification handlers. */
     onClient(client: LanguageClient): { dispose(): unknown }[];
+    /** Extra features for every new client (registered after the built-in ones). */
+    features(client: LanguageClient): StaticFeature[];
     /** Called with every client state change (Running after a start or a crash restart, Stopped). */
     onState(state: State, client: LanguageClient): void;
     cwd(): string | undefined;
@@ -225,6 +227,9 @@ export class ServerManager implements vscode.Disposable {
 
         const client = new TiltLanguageClient(CLIENT_ID, CLIENT_NAME, () => this.connect(launch), clientOptions);
         client.registerFeature(experimentalCapabilities);
+        for (const feature of this.opts.features(client)) {
+            client.registerFeature(feature);
+        }
         this.client = client;
         this.clientDisposables = [
             ...this.opts.onClient(client),

@@ -279,8 +279,8 @@ export class LiveUpdateModel {
         }
     }
 
-    /** Markdown tooltip: one section per image with the last result, its time and the containers. */
-    tooltip(now: number): string {
+    /** Markdown tooltip: one section per image with the last result, its time and the containers; `note` last. */
+    tooltip(now: number, note = ''): string {
         const lines: string[] = [];
         const agg = this.aggregate();
         lines.push(`**Tilt live update** — ${AGGREGATE_LABEL[agg]}`);
@@ -308,6 +308,9 @@ export class LiveUpdateModel {
             if (st.containers.length > 0) {
                 lines.push(`- containers: ${st.containers.map((c) => escapeMd(containerLabel(c))).join(', ')}`);
             }
+        }
+        if (note !== '') {
+            lines.push('', note);
         }
         lines.push('', 'Click for actions.');
         return lines.join('\n');

@@ -216,3 +216,12 @@ describe('parseStatusResult', () => {
         assert.deepEqual(parseStatusResult(null), []);
     });
 });
+
+describe('tooltip note', () => {
+    it('puts the note before the click hint', () => {
+        const m = new LiveUpdateModel();
+        m.enabled = false;
+        const t = m.tooltip(0, 'Live update is off in Restricted Mode.');
+        assert.match(t, /Live update is off\.\n\nLive update is off in Restricted Mode\.\n\nClick for actions\.$/);
+    });
+});

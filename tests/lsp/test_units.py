@@ -1,0 +1,163 @@
+"""Unit tests for the pieces under the features: options, scheduling, cursor analysis."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from lsprotocol import types
+
+from tilt_lsp import settings
+from tilt_lsp.features._cursor import analyze, scan_symbols
+from tilt_lsp.features._lsp import line_starts
+from tilt_lsp.features.code_actions import dockerfile_workdir
+from tilt_lsp.server import TiltLanguageServer
+from tilt_lsp.tiltfile.model import TiltfileModel
+from tilt_lsp.workspace import Overlay, TiltWorkspace
+
+# ---------------------------------------------------------------- settings
+
+
+def test_settings_defaults() -> None:
+    s, problems = settings.parse(None)
+    assert problems == []
+    assert s.diagnostics.debounce_ms == 200
+    assert s.live_update.enabled and s.live_update.on_save and s.live_update.watch
+    assert s.live_update.debounce_ms == 200 and s.docker.host is None and s.trace == "off"
+
+
+def test_settings_shapes() -> None:
+    nested, _ = settings.parse({"settings": {"diagnostics": {"debounceMs": 50}, "docker": {"host": "tcp://x:2375"}}})
+    flat, _ = settings.parse({"settings": {"diagnostics.debounceMs": 50, "liveUpdate.watch": False}})
+    conf, _ = settings.parse({"settings": {"tilt": {"trace": "verbose"}}}, from_configuration=True)
+    assert nested.diagnostics.debounce_ms == 50 and nested.docker.host == "tcp://x:2375"
+    assert flat.diagnostics.debounce_ms == 50 and flat.live_update.watch is False
+    assert conf.trace == "verbose"
+
+
+def test_settings_invalid_values_fall_back() -> None:
+    s, problems = settings.parse({"settings": {"liveUpdate": {"enabled": "yes", "debounceMs": -3}, "trace": 7}})
+    assert s.live_update.enabled is True and s.live_update.debounce_ms == 200 and s.trace == "off"
+    assert {p.key for p in problems} == {"liveUpdate.enabled", "liveUpdate.debounceMs", "trace"}
+    assert all("default" in str(p) for p in problems)
+
+
+# ------------------------------------------------------- diagnostics sources
+
+
+def test_set_diagnostics_publishes_union_of_sources() -> None:
+    server = TiltLanguageServer()
+    sent: list[types.PublishDiagnosticsParams] = []
+    server.text_document_publish_diagnostics = sent.append  # type: ignore[method-assign]
+    rng = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=1))
+    a = types.Diagnostic(range=rng, message="model problem", source="tilt")
+    b = types.Diagnostic(range=rng, message="container is gone", source="tilt-liveupdate")
+    server.set_diagnostics("file:///x/Tiltfile", "model", [a])
+    server.set_diagnostics("file:///x/Tiltfile", "liveupdate", [b])
+    assert [d.message for d in sent[-1].diagnostics] == ["container is gone", "model problem"]
+    server.set_diagnostics("file:///x/Tiltfile", "model", [])
+    assert [d.message for d in sent[-1].diagnostics] == ["container is gone"]
+    assert server.diagnostics_of("file:///x/Tiltfile", "liveupdate") == [b]
+
+
+# -------------------------------------------------------------- scheduling
+
+
+def test_evaluation_is_cached_coalesced_and_off_the_loop() -> None:
+    calls: list[tuple[str, dict[str, str]]] = []
+    threads: set[str] = set()
+    gate = threading.Event()
+
+    def fake(root: str, overlays: Mapping[str, str]) -> TiltfileModel:
+        threads.add(threading.current_thread().name)
+        gate.wait(5)
+        calls.append((root, dict(overlays)))
+        return TiltfileModel(tiltfile=root)
+
+    async def main() -> None:
+        ws = TiltWorkspace(evaluator=fake)
+        root = "/p/Tiltfile"
+        first = asyncio.ensure_future(ws.evaluate(root, {root: Overlay("a", 1)}))
+        await asyncio.sleep(0.05)  # first run started and is blocked on the gate
+        second = asyncio.ensure_future(ws.evaluate(root, {root: Overlay("b", 2)}))
+        third = asyncio.ensure_future(ws.evaluate(root, {root: Overlay("c", 3)}))
+        await asyncio.sleep(0.05)
+        gate.set()
+        await asyncio.gather(first, second, third)
+        # v1 ran; v2 was superseded by v3 before it started (latest wins)
+        assert [c[1][root] for c in calls] == ["a", "c"]
+        # same versions again: served from the cache
+        await ws.evaluate(root, {root: Overlay("c", 3)})
+        assert len(calls) == 2
+        ws.bump_disk_generation()
+        await ws.evaluate(root, {root: Overlay("c", 3)})
+        assert len(calls) == 3
+        ws.shutdown()
+
+    asyncio.run(main())
+    assert threads and all(t.startswith("tilt-eval") for t in threads)
+
+
+def test_loop_stays_responsive_during_evaluation() -> None:
+    def slow(root: str, overlays: Mapping[str, str]) -> TiltfileModel:
+        t = time.perf_counter()
+        while time.perf_counter() - t < 0.3:
+            sum(range(1000))
+        return TiltfileModel(tiltfile=root)
+
+    async def main() -> int:
+        ws = TiltWorkspace(evaluator=slow)
+        task = asyncio.ensure_future(ws.evaluate("/p/Tiltfile", {}))
+        ticks = 0
+        while not task.done():
+            await asyncio.sleep(0.01)
+            ticks += 1
+        ws.shutdown()
+        return ticks
+
+    assert asyncio.run(main()) > 3
+
+
+# ------------------------------------------------------------------ cursor
+
+
+def _ctx(src: str) -> Any:
+    i = src.index("|")
+    text = src.replace("|", "")
+    starts = line_starts(text)
+    lines = text.split("\n")
+    line = text.count("\n", 0, i)
+    return analyze(text, starts, lines, line, i - starts[line], full=True)
+
+
+def test_cursor_call_context() -> None:
+    c = _ctx("docker_build('img', '.', dockerfile='x', |)")
+    assert c.call.callee == "docker_build" and c.call.positional == 2 and c.call.keywords == ["dockerfile"]
+    c = _ctx("k8s_resource('a', resource_deps=['b', '|'])")
+    call, inner = c.call_and_brackets()
+    assert call.keyword == "resource_deps" and inner == ["["] and c.in_string
+    c = _ctx("x = os.path.jo|")
+    assert c.receiver == "os.path" and c.word == "jo"
+    c = _ctx("def f(a, |")
+    assert c.call is None
+    c = _ctx("'''docstring with ( in it'''\nfoo(|")
+    assert c.call.callee == "foo"
+
+
+def test_scan_symbols() -> None:
+    text = "load('./a.star', 'x', y='z')\nA, B = 1, 2\ndef f(p, q=1, *r, **s):\n    local = 1\nfor i in []:\n    pass\n"
+    syms = scan_symbols(text, line_starts(text), text.split("\n")).globals()
+    assert {"x", "y", "A", "B", "f", "i"} <= set(syms)
+    assert syms["y"].exported == "z" and syms["f"].params == ("p", "q", "*r", "**s")
+    assert "local" not in syms
+
+
+def test_dockerfile_workdir() -> None:
+    assert dockerfile_workdir("FROM a\nWORKDIR /app\nWORKDIR src\n", None) == "/app/src"
+    assert dockerfile_workdir("FROM a AS build\nWORKDIR /b\nFROM build AS dev\nRUN x\n", "dev") == "/b"
+    assert dockerfile_workdir("FROM a\nRUN x\n", None) is None
+    assert dockerfile_workdir("FROM a\nWORKDIR $HOME\n", None) is None
+    assert dockerfile_workdir("FROM a AS x\nWORKDIR /x\nFROM b\nWORKDIR /y\n", "x") == "/x"
