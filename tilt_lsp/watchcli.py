@@ -151,6 +151,11 @@ def cmd_watch(path: str, debounce_ms: int = 200, docker_host: str | None = None,
         bad = [r for r in printer.results if r.phase not in ("done", "skipped")]
         return 1 if bad else 0
 
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_term)  # stop as cleanly as on Ctrl-C
     engine.start()
     printer.line(
         f"watching {os.path.relpath(root) if root != os.getcwd() else '.'} for changes (Ctrl-C to stop)"

@@ -5,8 +5,10 @@ roots whose evaluation reads it (``model.files``); a document that no known root
 is looked up among the Tiltfiles of its ancestor folders, bounded by its workspace folder
 ("each Tiltfile belongs to its folder"), and failing that it is a root of its own.
 
-Evaluation is pure Python and can take a while on a big Tiltfile, so it runs in a worker
-thread, never on the protocol loop.  Each root has one evaluation at a time: requests
+Evaluation is pure Python and can take a while on a big Tiltfile, so it never runs on the
+protocol loop: it runs in a worker *process* (so that it does not compete with the loop for
+the GIL; parsing a big file holds the GIL for a long time), falling back to a worker thread
+when processes are unavailable.  Each root has one evaluation at a time: requests
 that arrive meanwhile are coalesced into a single follow-up run with the newest overlays
 (latest wins; superseded requests are dropped before they start).  Results are cached
 per root by the versions of the open documents the evaluation could read plus a disk
@@ -26,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from .tiltfile.model import TiltfileModel
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,19 @@ _MAX_ANCESTORS = 4
 def is_tiltfile_name(path: str) -> bool:
     base = os.path.basename(path)
     return base == "Tiltfile" or base.endswith(".tiltfile") or base.startswith("Tiltfile.")
+
+
+def _evaluate_in_worker(root: str, overlays: Mapping[str, str]) -> TiltfileModel:
+    """Runs in the evaluation process."""
+    from .tiltfile.evaluate import evaluate
+
+    return evaluate(root, overlays, time_budget_s=DEFAULT_TIME_BUDGET_S)
+
+
+def _warm_worker() -> bool:
+    import tilt_lsp.tiltfile.evaluate  # noqa: F401 - import once, before the first real request
+
+    return True
 
 
 @dataclass(frozen=True)
@@ -76,9 +93,12 @@ class TiltWorkspace:
         *,
         evaluator: Callable[[str, Mapping[str, str]], TiltfileModel] | None = None,
         max_workers: int = 2,
+        processes: bool = True,
     ) -> None:
         self._evaluator = evaluator
         self._executor: ThreadPoolExecutor | None = None
+        self._processes: ProcessPoolExecutor | None = None
+        self._use_processes = processes and evaluator is None
         self._max_workers = max_workers
         self._roots: dict[str, _Root] = {}
         self._file_roots: dict[str, set[str]] = {}
@@ -222,7 +242,7 @@ class TiltWorkspace:
             r.wanted = None
             texts = {p: o.text for p, o in overlays.items()}
             try:
-                model = await loop.run_in_executor(self._pool(), self._evaluate_sync, r.path, texts)
+                model = await self._evaluate_off_loop(loop, r.path, texts)
             except Exception as e:  # noqa: BLE001 - the evaluator should never raise; keep the loop alive
                 log.exception("evaluating %s failed", r.path)
                 for _, fut in r.waiters:
@@ -248,6 +268,42 @@ class TiltWorkspace:
                         listener(r.path, model)
                     except Exception:
                         log.exception("model listener failed")
+
+    async def _evaluate_off_loop(
+        self, loop: asyncio.AbstractEventLoop, root: str, texts: dict[str, str]
+    ) -> TiltfileModel:
+        if self._use_processes:
+            try:
+                model: TiltfileModel = await loop.run_in_executor(self._process_pool(), _evaluate_in_worker, root, texts)
+                self.evaluations += 1
+                return model
+            except Exception as e:  # noqa: BLE001 - broken pool, pickling: evaluate in a thread instead
+                log.warning("evaluation process failed (%s); evaluating in a thread from now on", e)
+                self._use_processes = False
+                self._shutdown_processes()
+        return await loop.run_in_executor(self._pool(), self._evaluate_sync, root, texts)
+
+    def _process_pool(self) -> ProcessPoolExecutor:
+        if self._processes is None:
+            import multiprocessing  # deferred: slow to import, and not needed to answer initialize
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._processes = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return self._processes
+
+    def warm_up(self) -> None:
+        """Start the evaluation process now (in the background) rather than on the first edit."""
+        if self._use_processes:
+            try:
+                self._process_pool().submit(_warm_worker)
+            except Exception as e:  # noqa: BLE001
+                log.warning("cannot start the evaluation process: %s", e)
+                self._use_processes = False
+
+    def _shutdown_processes(self) -> None:
+        if self._processes is not None:
+            self._processes.shutdown(wait=False, cancel_futures=True)
+            self._processes = None
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -299,6 +355,7 @@ class TiltWorkspace:
         return [path]
 
     def shutdown(self) -> None:
+        self._shutdown_processes()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None

@@ -378,3 +378,56 @@ def test_container_gone_midway_is_reported(make_engine: EngineFactory, project: 
     (term,) = rec.wait_terminals(1)
     assert term["phase"] == "failed"
     assert "went away" in term["message"]
+
+
+def test_custom_build_deps_are_watched(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("custom")
+    (tmp_path / "Tiltfile").write_text(
+        "custom_build('web', 'make image', deps=['./src'], live_update=[sync('./src', '/app/src')])\n"
+    )
+    fake = FakeTransport()
+    fake.add("web-1", "web:latest")
+    rec = Recorder()
+    engine = LiveUpdateEngine(
+        str(tmp_path), transport=fake, on_event=rec.event, options=EngineOptions(poll_interval_s=0.05)
+    )
+    engine.start()
+    try:
+        assert engine.relevant(str(tmp_path / "src" / "a.txt"))
+        assert not engine.relevant(str(tmp_path / "elsewhere.txt"))
+        engine.save([str(tmp_path / "src" / "a.txt")])
+        assert rec.wait_terminals(1)[-1]["phase"] == "done"
+        assert fake.of("web-1").files == {"/app/src/a.txt": b"custom"}
+    finally:
+        engine.stop()
+
+
+def test_pause_one_image_only(make_engine: EngineFactory, project: Path) -> None:
+    engine, fake, rec = make_engine()
+    assert engine.pause("web") == ["web"]
+    assert engine.status()["images"][0]["paused"] is True and engine.status()["paused"] is False
+    engine.save([str(project / "src" / "a.txt")])
+    assert engine.wait_idle(TIMEOUT)
+    assert rec.events == []
+    with pytest.raises(ValueError):
+        engine.pause("no-such-image")
+    engine.resume("web")
+    assert rec.wait_terminals(1)[-1]["phase"] == "done"
+
+
+def test_stop_gives_every_queued_update_its_terminal(make_engine: EngineFactory, project: Path) -> None:
+    engine, fake, rec = make_engine()
+    fake.run_gate = threading.Event()
+    engine.save([str(project / "src" / "a.txt")])
+    assert fake.run_started.wait(TIMEOUT)
+    (project / "src" / "b.txt").write_text("queued behind")
+    engine.save([str(project / "src" / "b.txt")])
+    stopper = threading.Thread(target=engine.stop, kwargs={"timeout": 10})
+    stopper.start()
+    time.sleep(0.1)
+    fake.run_gate.set()
+    stopper.join(20)
+    terms = rec.wait_terminals(2)
+    assert [t["phase"] for t in terms] == ["done", "skipped"]
+    check_sequences(rec)

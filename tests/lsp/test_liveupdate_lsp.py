@@ -224,3 +224,49 @@ async def test_commands_status_pause_resume_sync_now(
     assert cat(container, "/app/src/b.txt") == "synced on demand"
     status = await command("tilt.liveUpdate.status")
     assert status["images"][0]["lastResult"]["phase"] == "done"
+
+
+async def test_disabled_setting_turns_the_engine_off_and_on(
+    client: LanguageClient, project: Path, container: str
+) -> None:
+    events = collect(client)
+
+    async def command(name: str, *args: Any) -> Any:
+        return plain(
+            await client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command=name, arguments=list(args))
+            )
+        )
+
+    def configure(enabled: bool) -> None:
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"tilt": {"liveUpdate": {"enabled": enabled}}})
+        )
+
+    configure(False)  # what clients send for an untrusted workspace
+    for _ in range(200):
+        if (await command("tilt.liveUpdate.status"))["enabled"] is False:
+            break
+        await asyncio.sleep(0.05)
+    status = await command("tilt.liveUpdate.status")
+    assert status["enabled"] is False and status["images"] == []
+    with pytest.raises(Exception, match="live update is off"):
+        await command("tilt.liveUpdate.syncNow")
+    (project / "src" / "a.txt").write_text("not synced")
+    save(client, project / "src" / "a.txt")
+    await asyncio.sleep(1.0)  # give a (wrongly) running engine the time to act
+    assert events == []
+    code, _ = du.exec_output(container, ["test", "-e", "/app/src/a.txt"])
+    assert code != 0
+
+    configure(True)
+    for _ in range(600):
+        status = await command("tilt.liveUpdate.status")
+        if status["enabled"] and status["images"] and status["images"][0]["containers"]:
+            break
+        await asyncio.sleep(0.05)
+    (project / "src" / "a.txt").write_text("synced again")
+    save(client, project / "src" / "a.txt")
+    await wait_for(lambda: len(terminals(events)) >= 1, TIMEOUT)
+    assert terminals(events)[-1]["phase"] == "done"
+    assert cat(container, "/app/src/a.txt") == "synced again"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -102,23 +101,24 @@ def test_evaluation_is_cached_coalesced_and_off_the_loop() -> None:
 
 
 def test_loop_stays_responsive_during_evaluation() -> None:
-    def slow(root: str, overlays: Mapping[str, str]) -> TiltfileModel:
-        t = time.perf_counter()
-        while time.perf_counter() - t < 0.3:
-            sum(range(1000))
+    gate = threading.Event()
+
+    def blocked(root: str, overlays: Mapping[str, str]) -> TiltfileModel:
+        # Only the event loop can open the gate: if evaluation ran on the loop, this would hang.
+        assert gate.wait(30), "the loop never ran while the evaluation was in progress"
         return TiltfileModel(tiltfile=root)
 
-    async def main() -> int:
-        ws = TiltWorkspace(evaluator=slow)
+    async def main() -> TiltfileModel:
+        ws = TiltWorkspace(evaluator=blocked)
         task = asyncio.ensure_future(ws.evaluate("/p/Tiltfile", {}))
-        ticks = 0
-        while not task.done():
-            await asyncio.sleep(0.01)
-            ticks += 1
+        await asyncio.sleep(0.01)
+        assert not task.done()
+        gate.set()
+        model = await task
         ws.shutdown()
-        return ticks
+        return model
 
-    assert asyncio.run(main()) > 3
+    assert asyncio.run(main()).tiltfile == "/p/Tiltfile"
 
 
 # ------------------------------------------------------------------ cursor

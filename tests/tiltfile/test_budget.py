@@ -164,3 +164,19 @@ def test_non_ascii_columns_are_characters(tmp_path: Path) -> None:
     m = run(tmp_path, "x = 'h\u00e9llo'\ny = {}[x]\nz = '\u00fc\u00fc'; w = 1 // 0\n")
     assert [start(d) for d in m.diagnostics] == [(1, 4), (2, 14)]
     assert m.diagnostics[1].range.end.character == 20
+
+
+def test_runaway_growth_is_refused(tmp_path: Path) -> None:
+    src = (
+        "x = 'a'\nfor i in range(60):\n    x = x + x\n"
+        "y = [1]\nfor i in range(60):\n    y += y\n"
+        "z = [1]\nfor i in range(60):\n    z.extend(z)\n"
+        "w = list(range(1000000000))\n"
+        "v = 'ab' * 100000000\n"
+        "u = ','.join(['a' * 1000000] * 100)\n"
+        "print('survived')\n"
+    )
+    m = run(tmp_path, src)
+    assert [d.range.start.line for d in errors(m)] == [2, 5, 8, 9, 10, 11], fmt(m)
+    assert all("too large" in d.message for d in errors(m))
+    assert prints(m) == ["survived"]

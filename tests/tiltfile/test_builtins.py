@@ -576,6 +576,8 @@ print(v1alpha1.ui_button(name='b', location={'component_type': 'Global'}, text='
 print(type(v1alpha1.kubernetes_apply_cmd(args=['kubectl', 'apply'])))
 print(local_git_repo('.').paths('a') == os.path.join(os.getcwd(), 'a'))
 y = s.nope
+m = module('helpers', greet=lambda who: 'hi ' + who, n=2)
+print(m.greet('you'), m.n, type(m))
 """
     m = run(tmp_path, src)
     assert prints(m) == [
@@ -585,6 +587,7 @@ y = s.nope
         "None",
         "KubernetesApplyCmd",
         "True",
+        "hi you 2 module",
     ]
     (d,) = errors(m)
     assert d.message == "struct has no .nope field or method" and d.range.start.line == 8

@@ -111,6 +111,7 @@ def register(server: TiltLanguageServer) -> None:
     @server.feature(types.INITIALIZED)
     @safe(lambda: None)
     async def initialized(params: types.InitializedParams) -> None:
+        server.tilt.warm_up()
         caps = server.client_capabilities.workspace
         watched = caps.did_change_watched_files if caps else None
         if watched is None or not watched.dynamic_registration:

@@ -166,18 +166,14 @@ class LiveUpdateFeature:
 
     def saved(self, uri: str, path: str) -> None:
         config = self.config
-        if not (config.enabled and self.server.settings.live_update.on_save):
+        if not config.enabled:
             return
-        if (
-            not any(_within(path, os.path.dirname(tf)) for tf in self.slots)
-            and os.path.basename(path) == "Tiltfile"
-        ):
-            self.reconfigure()  # a Tiltfile created in a folder: start its engine
+        self.reconfigure()  # cheap; starts engines for folders (or Tiltfiles) that appeared since
+        if not self.server.settings.live_update.on_save:
             return
         for tiltfile, slot in self.slots.items():
-            if _within(path, os.path.dirname(tiltfile)) or path in (
-                slot.engine.model.files if slot.engine.model else ()
-            ):
+            model = slot.engine.model
+            if _within(path, os.path.dirname(tiltfile)) or (model is not None and path in model.files):
                 slot.engine.save([path])
 
     # ------------------------------------------------------------- engine → loop

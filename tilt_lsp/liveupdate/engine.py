@@ -666,16 +666,26 @@ class LiveUpdateEngine:
         self._update_pool.submit(self._drain, st.ref, force)
 
     def _drain(self, ref: str, force: bool) -> None:
+        previous: _ImageState | None = None
         while True:
             with self._lock:
                 st = self._states.get(ref)
-                if st is None:
+                if st is None:  # the image left the Tiltfile while its update ran
+                    if previous is not None and previous.pending is not None:
+                        left, previous.pending = previous.pending, None
+                        self._finish_unstarted(previous, left, "the image is no longer in the Tiltfile")
+                    self._idle.notify_all()
                     return
+                previous = st
                 pending = st.pending
-                if pending is None or self._stopped.is_set() or (self._is_paused(st) and not force):
+                if pending is not None and self._stopped.is_set():
+                    st.pending = None
+                    self._finish_unstarted(st, pending, "engine stopped before the update started")
+                if st.pending is None or self._stopped.is_set() or (self._is_paused(st) and not force):
                     st.running = False
                     self._idle.notify_all()
                     return
+                assert pending is not None
                 st.pending = None
                 st.state = "updating"
             try:

@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 GATE_SCRIPT = 'IFS= read -r _ || exit 0; exec "$@"'
 _TAR_KEY: tuple[str, ...] = ("tar",)
 _START_WAIT_S = 5.0
+# Replacements start only after this long without a warm exec being used, so that starting
+# them (heavy work for the daemon) never competes with the rest of an update in progress.
+REPLENISH_QUIET_S = 0.25
 
 
 def gated_argv(argv: Sequence[str]) -> list[str]:
@@ -109,6 +112,7 @@ class WarmDockerTransport(DockerTransport):
         self._warmer.start()
         self.warm_hits = 0
         self.warm_misses = 0
+        self._last_use = 0.0
 
     # ------------------------------------------------------------------ hooks
 
@@ -177,6 +181,7 @@ class WarmDockerTransport(DockerTransport):
 
     def _take(self, c: ContainerRef, key: tuple[str, ...]) -> _Warm | None:
         with self._warm_lock:
+            self._last_use = time.monotonic()
             w = self._warm.pop((c.id, key), None)
         if w is None:
             self.warm_misses += 1
@@ -259,6 +264,11 @@ class WarmDockerTransport(DockerTransport):
             if item is None:
                 return
             c, key = item
+            while True:  # let an update in progress finish first
+                idle = time.monotonic() - self._last_use
+                if idle >= REPLENISH_QUIET_S or self._closed:
+                    break
+                time.sleep(REPLENISH_QUIET_S - idle)
             with self._warm_lock:
                 self._queued.discard((c.id, key))
                 wanted = not self._closed and c.id in self._slots and (c.id, key) not in self._warm

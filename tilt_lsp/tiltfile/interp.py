@@ -26,6 +26,7 @@ from .model import Location, Range, RelatedInfo
 from .syntax import SourceFile
 from .values import (
     KEYWORD_METHODS,
+    MAX_ELEMS,
     Builtin,
     EvalError,
     Function,
@@ -38,8 +39,10 @@ from .values import (
     compare,
     get_attr,
     index,
+    items_of,
     iterate,
     iterating,
+    reset_mutability,
     slice_value,
     starlark_repr,
     truth,
@@ -182,6 +185,7 @@ class Interpreter:
         time_budget_s: float = 2.0,
         on_error: Callable[[EvalError, ErrorSite], None] | None = None,
     ) -> None:
+        reset_mutability()  # frozen values and iteration locks belong to one evaluation
         self.predeclared = predeclared
         self.max_steps = max_steps
         self.deadline = time.monotonic() + time_budget_s
@@ -391,7 +395,10 @@ class Interpreter:
         if isinstance(rhs, str) or not isinstance(rhs, (list, tuple, dict, set, RangeValue, StringView)):
             raise EvalError(f"unknown binary op: list + {type_name(rhs)}")
         check_mutable(cur, "apply += to")
-        cur.extend(iterate(rhs))
+        items = items_of(rhs, "+=")
+        if len(cur) + len(items) > MAX_ELEMS:
+            raise EvalError(f"+=: result of {len(cur) + len(items):,} elements is too large")
+        cur.extend(items)
 
     def _s_if(self, s: ast.If, frame: Frame) -> Any:
         cond = self.eval(s.test, frame)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import lru_cache
 from typing import Literal
 
 
@@ -367,6 +368,7 @@ class TiltfileModel:
         return None
 
 
+@lru_cache(maxsize=4096)
 def image_name(ref: str) -> str:
     """Repository part of an image reference, without tag or digest."""
     ref = ref.split("@", 1)[0]

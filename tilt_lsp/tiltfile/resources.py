@@ -242,13 +242,16 @@ class _ImageIndex:
 
     def __init__(self, model: TiltfileModel, st: TiltState) -> None:
         self.refs = [img.ref for img in model.images]
+        self.ref_set = set(self.refs)
+        self.by_name: dict[str, str] = {}
+        for r in self.refs:
+            self.by_name.setdefault(image_name(r), r)
         self.deps = st.image_dep_refs
 
     def builder(self, consumed: str) -> str | None:
-        if consumed in self.refs:
+        if consumed in self.ref_set:
             return consumed
-        name = image_name(consumed)
-        return next((r for r in self.refs if image_name(r) == name), None)
+        return self.by_name.get(image_name(consumed))
 
     def expand(self, consumed: list[str]) -> tuple[str, ...]:
         """Built images for `consumed`, each after the built images it depends on (deduplicated)."""

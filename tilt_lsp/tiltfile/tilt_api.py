@@ -79,6 +79,7 @@ class TiltState:
     diag: Callable[[str, str, Location | None, Severity | None], None]
     read_text: Callable[[str], str | None]  # overlay-aware file reader (None: missing)
     images: list[Image] = field(default_factory=list)
+    image_refs: set[str] = field(default_factory=set)
     classic: list[tuple[str, LiveUpdateSpec, Location]] = field(default_factory=list)
     k8s_objects: list[K8sObject] = field(default_factory=list)
     k8s_resources: list[K8sResourceConfig] = field(default_factory=list)
@@ -662,9 +663,9 @@ class TiltBuiltins:
 
     def _add_image(self, img: Image) -> None:
         st = self.st
-        for other in st.images:
-            if other.ref == img.ref:
-                raise EvalError(f"Image for ref {img.ref!r} has already been defined", "TL602")
+        if img.ref in st.image_refs:
+            raise EvalError(f"Image for ref {img.ref!r} has already been defined", "TL602")
+        st.image_refs.add(img.ref)
         st.images.append(img)
 
     def custom_build(self, *args: Any, **kwargs: Any) -> TiltObject:
@@ -1360,7 +1361,8 @@ class TiltBuiltins:
         self._b("config.parse", args, kwargs)
         self.st.config_parsed = True
         out: dict[str, Any] = {}
-        cfg = os.path.join(self.st.here, "tilt_config.json")
+        # Tilt reads the settings file next to the main Tiltfile.
+        cfg = os.path.join(self.st.root, "tilt_config.json")
         text = self.st.read_text(cfg)
         if text:
             try:
@@ -1528,7 +1530,7 @@ class TiltBuiltins:
         modules["config"].update(
             {"tilt_subcommand": "up", "main_path": st.root_file, "main_dir": os.path.dirname(st.root_file)}
         )
-        modules["os"].update({"name": "posix", "environ": st.environ, "sep": "/"})
+        modules["os"].update({"name": "posix", "environ": st.environ})
         modules["sys"].update({"argv": ["tilt", "up"], "executable": "tilt"})
         modules["os"]["path"] = Module("os.path", modules.pop("os.path"))
         for mname, members in modules.items():

@@ -18,6 +18,7 @@ from .values import (
     check_hashable,
     compare,
     get_attr,
+    items_of,
     iterate,
     length,
     starlark_repr,
@@ -89,10 +90,10 @@ def make_universe(interp: Interpreter) -> dict[str, Any]:
         raise EvalError(f"float: got {type_name(x)}, want number or string")
 
     def s_list(x: Any = ()) -> list[Any]:
-        return list(iterate(x, "list"))
+        return items_of(x, "list")
 
     def s_tuple(x: Any = ()) -> tuple[Any, ...]:
-        return tuple(iterate(x, "tuple"))
+        return tuple(items_of(x, "tuple"))
 
     def s_dict(*a: Any, **kw: Any) -> dict[Any, Any]:
         if len(a) > 1:
@@ -105,7 +106,7 @@ def make_universe(interp: Interpreter) -> dict[str, Any]:
             else:
                 if not isinstance(src, (list, tuple, set, RangeValue)):
                     raise EvalError(f"dict: got {type_name(src)}, want iterable")
-                for i, pair in enumerate(iterate(src)):
+                for i, pair in enumerate(items_of(src, "dict")):
                     if not isinstance(pair, (list, tuple)):
                         raise EvalError(
                             f"dict: dictionary update sequence element #{i} is not iterable ({type_name(pair)})"
@@ -120,13 +121,13 @@ def make_universe(interp: Interpreter) -> dict[str, Any]:
         return out
 
     def s_set(x: Any = ()) -> set[Any]:
-        items = list(iterate(x, "set"))
+        items = items_of(x, "set")
         for i in items:
             check_hashable(i)
         return set(items)
 
     def s_sorted(iterable: Any, key: Any = None, reverse: Any = False) -> list[Any]:
-        items = list(iterate(iterable, "sorted"))
+        items = items_of(iterable, "sorted")
         kf = _key_fn(key)
         keyed = [(kf(i) if kf else i, i) for i in items]
 
@@ -141,19 +142,19 @@ def make_universe(interp: Interpreter) -> dict[str, Any]:
         return [i for _, i in keyed]
 
     def s_reversed(x: Any) -> list[Any]:
-        return list(reversed(list(iterate(x, "reversed"))))
+        return list(reversed(items_of(x, "reversed")))
 
     def s_enumerate(x: Any, start: Any = 0) -> list[tuple[int, Any]]:
         if not isinstance(start, int) or isinstance(start, bool):
             raise EvalError(f"enumerate: for parameter 2: got {type_name(start)}, want int")
-        return [(i + start, v) for i, v in enumerate(iterate(x, "enumerate"))]
+        return [(i + start, v) for i, v in enumerate(items_of(x, "enumerate"))]
 
     def s_zip(*a: Any) -> list[tuple[Any, ...]]:
         cols = []
         for i, x in enumerate(a):
             if isinstance(x, str) or not isinstance(x, (list, tuple, dict, set, RangeValue, StringView)):
                 raise EvalError(f"zip: argument #{i + 1} is not iterable: {type_name(x)}")
-            cols.append(list(iterate(x)))
+            cols.append(items_of(x, "zip"))
         return [tuple(t) for t in zip(*cols, strict=False)]
 
     def _minmax(which: str, a: tuple[Any, ...], key: Any) -> Any:
@@ -162,7 +163,7 @@ def make_universe(interp: Interpreter) -> dict[str, Any]:
         if len(a) == 1:
             if isinstance(a[0], str) or not isinstance(a[0], (list, tuple, dict, set, RangeValue, StringView)):
                 raise EvalError(f"{which}: {type_name(a[0])} value is not iterable")
-            items = list(iterate(a[0]))
+            items = items_of(a[0], which)
         else:
             items = list(a)
         if not items:

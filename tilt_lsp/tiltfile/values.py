@@ -491,6 +491,23 @@ def iterate(v: Any, fname: str = "") -> Iterable[Any]:
     raise EvalError(f"{type_name(v)} value is not iterable")
 
 
+# The largest list (elements) and string (characters) an evaluation may build: a
+# guard against runaway growth such as `list(range(10**9))` or doubling in a loop.
+MAX_ELEMS = 2_000_000
+MAX_CHARS = 64_000_000
+
+
+def size_limit(v: Any) -> int:
+    return MAX_CHARS if isinstance(v, (str, bytes)) else MAX_ELEMS
+
+
+def items_of(v: Any, fname: str) -> list[Any]:
+    """The elements of an iterable as a new list (what list(), sorted() ... build)."""
+    if isinstance(v, RangeValue) and len(v.r) > MAX_ELEMS:
+        raise EvalError(f"{fname}: range of {len(v.r):,} elements is too large to build")
+    return list(iterate(v, fname))
+
+
 def length(v: Any) -> int:
     if isinstance(v, (str, list, tuple, dict, set, bytes)):
         return len(v)
@@ -528,6 +545,8 @@ def binary(op: str, a: Any, b: Any) -> Any:
     try:
         if op == "+":
             if ta is tb and ta in (str, list, tuple, bytes):
+                if len(a) + len(b) > size_limit(a):
+                    raise EvalError(f"+: result of {len(a) + len(b):,} elements is too large")
                 return a + b
             if _is_num(a) and _is_num(b):
                 return a + b
@@ -539,9 +558,11 @@ def binary(op: str, a: Any, b: Any) -> Any:
         elif op == "*":
             if _is_num(a) and _is_num(b):
                 return a * b
-            if ta in (str, list, tuple) and tb is int:
+            if ta in (str, list, tuple, bytes) and tb is int:
+                _check_repeat(len(a), b, size_limit(a))
                 return a * b
-            if tb in (str, list, tuple) and ta is int:
+            if tb in (str, list, tuple, bytes) and ta is int:
+                _check_repeat(len(b), a, size_limit(b))
                 return a * b
         elif op == "/":
             if _is_num(a) and _is_num(b):
@@ -588,6 +609,11 @@ def binary(op: str, a: Any, b: Any) -> Any:
     except OverflowError as e:
         raise EvalError(f"arithmetic overflow: {e}") from None
     raise EvalError(f"unknown binary op: {type_name(a)} {op} {type_name(b)}")
+
+
+def _check_repeat(n: int, times: int, limit: int) -> None:
+    if n and times > 0 and n * times > limit:
+        raise EvalError(f"repeat: result of {n * times:,} elements is too large")
 
 
 def compare(op: str, a: Any, b: Any) -> Any:
@@ -888,10 +914,14 @@ def _s_rsplit(s: str, sep: Any = None, maxsplit: Any = -1) -> list[str]:
 
 def _s_join(s: str, iterable: Any) -> str:
     parts = []
+    total = 0
     for x in iterate(iterable, "join"):
         if not isinstance(x, str):
             raise EvalError(f"join: in list, want string, got {type_name(x)}")
         parts.append(x)
+        total += len(x) + len(s)
+        if total > MAX_CHARS:
+            raise EvalError("join: result is too large")
     return s.join(parts)
 
 
@@ -1035,7 +1065,10 @@ def _l_append(lst: list[Any], x: Any) -> None:
 
 def _l_extend(lst: list[Any], it: Any) -> None:
     check_mutable(lst, "extend", "extend")
-    lst.extend(iterate(it, "extend"))
+    items = items_of(it, "extend")
+    if len(lst) + len(items) > MAX_ELEMS:
+        raise EvalError(f"extend: result of {len(lst) + len(items):,} elements is too large")
+    lst.extend(items)
 
 
 def _l_index(lst: list[Any], x: Any, *a: Any) -> int:
