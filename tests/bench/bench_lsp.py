@@ -41,7 +41,7 @@ class Client:
 
     def __init__(self, cmd: list[str], cwd: str) -> None:
         self.spawned = time.perf_counter()
-        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd)
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(os.environ.get("BENCH_STDERR", os.devnull), "w"), cwd=cwd)
         self._next = 0
         self._waiting: dict[int, queue.Queue[tuple[float, Any]]] = {}
         self.notifications: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
@@ -283,20 +283,19 @@ def rss_after_edits(tiltfile: Path, edits: int) -> tuple[float, float, float]:
     start = client.rss_mb()
     last = text.count("\n") + 1
     version = 1
-    col = 0
+    width = 0
     for i in range(edits):
         version += 1
-        if col >= 60:
-            _delete(client, uri, version, last, 0, col)
-            col = 0
+        if width >= 80:
+            _delete(client, uri, version, last, 0, width)
+            width = 0
         else:
-            _insert(client, uri, version, last, col, "x")
-            col += 1
+            _insert(client, uri, version, last, 0, "x")
+            width += 1
         if i % 50 == 49:
-            client.request("textDocument/completion", {"textDocument": {"uri": uri}, "position": _pos(last, col)})
-        if i % 1000 == 999:  # let an evaluation run now and then
+            client.request("textDocument/completion", {"textDocument": {"uri": uri}, "position": _pos(last, width)})
+        if i % 1000 == 999 or i == edits - 1:  # let an evaluation run now and then, and at the end
             client.wait_diagnostics(uri, version)
-    client.wait_diagnostics(uri, version)
     end = client.rss_mb()
     worker = client.children_rss_mb()
     client.close()

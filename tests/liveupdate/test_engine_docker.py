@@ -727,3 +727,16 @@ def test_image_without_sh_falls_back_to_plain_execs(proj: Project) -> None:
     proj.save(engine, "src/a.txt")
     assert rec.wait_terminals(1)[-1]["phase"] == "done", rec.terminals()[-1]["message"]
     assert cat(cid, "/tmp/copy") == "no shell"
+
+
+@pytest.mark.parametrize("proj", ["warm"], indirect=True)
+def test_docker_events_trigger_replay_without_polling(proj: Project) -> None:
+    proj.write("src/a.txt", "via events")
+    proj.tiltfile("  sync('./src', '/app/src'),")
+    proj.build()
+    engine, rec = proj.engine(poll_interval_s=3600)  # no polling: only Docker events can wake discovery
+    proj.save(engine, "src/a.txt")
+    assert rec.wait_terminals(1)[-1]["phase"] == "skipped"
+    cid = proj.run()
+    assert rec.wait_terminals(2)[-1]["phase"] == "done"
+    assert cat(cid, "/app/src/a.txt") == "via events"

@@ -423,6 +423,10 @@ def test_stop_gives_every_queued_update_its_terminal(make_engine: EngineFactory,
     assert fake.run_started.wait(TIMEOUT)
     (project / "src" / "b.txt").write_text("queued behind")
     engine.save([str(project / "src" / "b.txt")])
+    deadline = time.monotonic() + TIMEOUT
+    while len([e for e in rec.events if e["phase"] == "queued"]) < 2:  # accepted, waiting for the first
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     stopper = threading.Thread(target=engine.stop, kwargs={"timeout": 10})
     stopper.start()
     time.sleep(0.1)

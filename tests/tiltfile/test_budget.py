@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tilt_lsp.tiltfile.evaluate import evaluate
 from tilt_lsp.tiltfile.model import Severity
 from tilt_lsp.tiltfile.syntax import MAX_FILE_BYTES
@@ -180,3 +182,34 @@ def test_runaway_growth_is_refused(tmp_path: Path) -> None:
     assert [d.range.start.line for d in errors(m)] == [2, 5, 8, 9, 10, 11], fmt(m)
     assert all("too large" in d.message for d in errors(m))
     assert prints(m) == ["survived"]
+
+
+def test_cancel_event_abandons_evaluation(tmp_path: Path) -> None:
+    import threading
+
+    from tilt_lsp.tiltfile.evaluate import EvaluationCancelled, evaluate
+
+    (tmp_path / "Tiltfile").write_text("x = 0\nwhile True:\n    x += 1\n")
+    ev = threading.Event()
+    ev.set()
+    with pytest.raises(EvaluationCancelled):
+        evaluate(str(tmp_path), cancel=ev, time_budget_s=30)
+
+
+def test_did_you_mean_diagnostics_carry_the_replacement(tmp_path: Path) -> None:
+    from tilt_lsp.tiltfile.evaluate import evaluate
+
+    (tmp_path / "Tiltfile").write_text("docker_buidl('a', '.')\nread_file(file_path='x')\n")
+    diags = {d.code: d for d in evaluate(str(tmp_path)).diagnostics}
+    assert diags["TL201"].data == {"replace": "docker_build"}
+    assert diags["TL202"].data == {"replace": "paths"}
+
+
+def test_parse_cache_gives_identical_results(tmp_path: Path) -> None:
+    from tilt_lsp.tiltfile.evaluate import evaluate
+
+    (tmp_path / "Tiltfile").write_text("x = undefined_name\nclass A: pass\n")
+    first = evaluate(str(tmp_path)).diagnostics
+    second = evaluate(str(tmp_path)).diagnostics
+    assert [(d.code, d.range) for d in first] == [(d.code, d.range) for d in second]
+    assert {d.code for d in first} >= {"TL201", "TL102"}

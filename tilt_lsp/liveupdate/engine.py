@@ -22,10 +22,12 @@ Flow
   the files when it runs, so the content that lands last is the last saved one.
 * Execution (rule 20), *phase by phase across all replicas*: delete + copy in every container,
   then run step 1 in every container, then step 2, ..., then restart.  Containers are updated
-  concurrently (``parallel``, measured in ``tests/bench/bench_liveupdate.py``: with the Docker
-  exec API, 10 replicas updated one by one take ~10x one container, concurrently ~4.5x); the
-  phase order also keeps the replicas consistent: when a run fails in one replica, no replica
-  runs the later steps.
+  concurrently (``parallel``).  Measured with ``tests/bench/bench_liveupdate.py`` (Docker 20.10,
+  2 CPUs, 10 replicas, 1 file): plain execs 334 ms concurrent vs 720 ms one after the other;
+  pre-started execs 42 ms vs 73 ms - concurrent wins either way.  The phase order also keeps
+  the replicas consistent: when a run fails in one replica, no replica runs the later steps.
+  The default transport (:mod:`tilt_lsp.liveupdate.warmexec`) streams the archive into a
+  ``tar`` exec started before the save (exec-tar, not the archive API: see that module).
 * Failures (rules 23-27).  A run exiting non-zero (not 137) keeps the synced files, marks the
   image failed and consumes the changes; the next change live-updates normally.  Infrastructure
   errors (container gone, no tar/sh, permission denied, daemon down, 137) fail the update with
@@ -175,6 +177,13 @@ class UpdateResult:
 @runtime_checkable
 class SupportsComposeLookup(Protocol):
     def find_compose_containers(self, project: str, service: str) -> list[ContainerRef]: ...
+
+
+@runtime_checkable
+class SupportsContainerEvents(Protocol):
+    """Optional transport hook: tell the engine at once when containers start or go away."""
+
+    def on_containers_changed(self, callback: Callable[[], None]) -> None: ...
 
 
 @runtime_checkable
@@ -1153,19 +1162,31 @@ class LiveUpdateEngine:
 
     def _monitor_loop(self) -> None:
         first = True
+        subscribed = False
         while not self._stopped.is_set():
+            if not subscribed and self._states:
+                transport = self.transport
+                if isinstance(transport, SupportsContainerEvents):
+                    transport.on_containers_changed(
+                        self._wake_monitor.set
+                    )  # replay without waiting for a poll
+                subscribed = True
             try:
                 self._discover(initial=first)
             except Exception:
                 _log.exception("container discovery failed")
             first = False
             self._wake_monitor.wait(self.options.poll_interval_s)
+            if self._wake_monitor.is_set():
+                self._stopped.wait(0.05)  # coalesce a burst of container events
             self._wake_monitor.clear()
 
     def _discover(self, *, initial: bool) -> None:
         """Find containers; schedule replay (new container id with changes it lacks) and initial syncs."""
         with self._lock:
             states = list(self._states.values())
+        if not states:
+            return  # nothing to live-update: do not even connect to Docker
         transport = self.transport
         preparer = transport if isinstance(transport, SupportsPrepare) else None
         all_ids: set[str] = set()

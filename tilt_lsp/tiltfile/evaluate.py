@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import codes
 from .checks import run_checks
-from .interp import BudgetExceeded, ErrorSite, ExitRequested, Frame, Interpreter, raise_recursion_limit
+from .interp import BudgetExceeded, EvaluationCancelled, ErrorSite, ExitRequested, Frame, Interpreter, raise_recursion_limit
 from .model import (
     Definition,
     Diagnostic,
@@ -29,12 +31,20 @@ from .model import (
 )
 from .resolve import check_names
 from .resources import assemble_resources
-from .syntax import MAX_FILE_BYTES, SourceFile, decode_source, parse_source
+from .syntax import MAX_FILE_BYTES, ParsedFile, Problem, SourceFile, decode_source, parse_source
 from .tilt_api import TiltBuiltins, TiltState
 from .universe import make_universe
 from .values import Builtin, EvalError, Function, Unknown, freeze, starlark_repr
 
 DEFAULT_TIME_BUDGET_S = 2.0
+
+# Parsed files and their static problems, by (path, text).  The syntax trees are
+# never mutated by evaluation, so they can be shared between evaluations.
+_PARSE_CACHE: OrderedDict[tuple[str, str], tuple[ParsedFile, list[Problem], set[str]]] = OrderedDict()
+_PARSE_CACHE_SIZE = 64
+_PARSE_CACHE_LOCK = threading.Lock()
+_DID_YOU_MEAN = re.compile(r"\(did you mean \.?([\w.]+)\?\)")
+
 
 
 def find_tiltfile(path: str) -> str:
@@ -77,7 +87,9 @@ class _Collector:
                         return
         self._seen.add(key)
         sev = severity or codes.severity_of(code)
-        self.items.append(Diagnostic(loc.path, loc.range, sev, code, message, related))
+        m = _DID_YOU_MEAN.search(message)
+        data = {"replace": m.group(1)} if m else None
+        self.items.append(Diagnostic(loc.path, loc.range, sev, code, message, related, data))
 
 
 class _Evaluation:
@@ -180,16 +192,10 @@ class _Evaluation:
         if "\x00" in text:
             self.diags.add("TL107", "file contains NUL characters; a Tiltfile must be text", Location(path, Range.of(0, 0, 0, 0)))
             return None
-        parsed = parse_source(path, text)
+        parsed, static_problems, broken_names = self._analyze_source(path, text)
         src = parsed.source
         self.interp.sources[path] = src
-        for p in parsed.problems:
-            self.diags.add(p.code, p.message, Location(path, p.range))
-        # Names bound inside statements that failed to parse must not cascade.
-        broken_names: set[str] = set()
-        for first, last in parsed.broken_lines:
-            broken_names |= _names_in_broken(src, first, last)
-        for p in check_names(src, parsed.module, self.predeclared.keys() | {"__file__", "__name__"} | broken_names):
+        for p in static_problems:
             self.diags.add(p.code, p.message, Location(path, p.range))
         globals_: dict[str, Any] = {"__file__": path, "__name__": "__main__" if is_root else os.path.basename(path)}
         for name in broken_names:
@@ -203,6 +209,29 @@ class _Evaluation:
             self.in_progress.pop()
             self.files[path] = self._file_info(path, src, parsed.module, globals_)
         return globals_
+
+    def _analyze_source(self, path: str, text: str) -> tuple[ParsedFile, list[Problem], set[str]]:
+        """Parse + static checks, cached by (path, text): unchanged files cost nothing on re-evaluation."""
+        key = (path, text)
+        with _PARSE_CACHE_LOCK:
+            hit = _PARSE_CACHE.get(key)
+            if hit is not None:
+                _PARSE_CACHE.move_to_end(key)
+                return hit
+        parsed = parse_source(path, text)
+        src = parsed.source
+        problems = list(parsed.problems)
+        # Names bound inside statements that failed to parse must not cascade.
+        broken_names: set[str] = set()
+        for first, last in parsed.broken_lines:
+            broken_names |= _names_in_broken(src, first, last)
+        problems.extend(check_names(src, parsed.module, self.predeclared.keys() | {"__file__", "__name__"} | broken_names))
+        result = (parsed, problems, broken_names)
+        with _PARSE_CACHE_LOCK:
+            _PARSE_CACHE[key] = result
+            while len(_PARSE_CACHE) > _PARSE_CACHE_SIZE:
+                _PARSE_CACHE.popitem(last=False)
+        return result
 
     def _file_info(self, path: str, src: SourceFile, module: ast.Module, globals_: dict[str, Any]) -> FileInfo:
         defs: list[Definition] = []
@@ -220,7 +249,8 @@ class _Evaluation:
             if isinstance(v, Function) and isinstance(v.node, ast.FunctionDef):
                 signature = _signature(v.node)
                 doc = ast.get_docstring(v.node)
-                kind = "function"
+                if kind != "load":
+                    kind = "function"
             elif isinstance(v, (str, int, float, bool)) or (isinstance(v, (list, tuple, dict)) and len(v) <= 20):
                 r = starlark_repr(v)
                 value_repr = r if len(r) <= 300 else r[:297] + "..."
@@ -477,6 +507,7 @@ def evaluate(
     *,
     time_budget_s: float = DEFAULT_TIME_BUDGET_S,
     max_steps: int = 20_000_000,
+    cancel: threading.Event | None = None,
 ) -> TiltfileModel:
     """Evaluate `tiltfile` (a file or a folder holding one).
 
@@ -488,6 +519,7 @@ def evaluate(
         d = Diagnostic(path, Range.of(0, 0, 0, 0), Severity.ERROR, "TL304", f"no Tiltfile at {path}")
         return TiltfileModel(tiltfile=path, diagnostics=(d,))
     ev = _Evaluation(path, overlays or {}, time_budget_s, max_steps)
+    ev.interp.cancel = cancel
     result: list[TiltfileModel] = []
     failure: list[BaseException] = []
 
@@ -506,6 +538,8 @@ def evaluate(
     finally:
         threading.stack_size(old)
     t.join()
+    if failure and isinstance(failure[0], EvaluationCancelled):
+        raise failure[0]
     if result:
         return result[0]
     msg = f"internal error while evaluating: {type(failure[0]).__name__}: {failure[0]}" if failure else "evaluation failed"

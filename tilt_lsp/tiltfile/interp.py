@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,10 @@ MAX_CALL_DEPTH = 1000
 class BudgetExceeded(EvalError):
     def __init__(self, message: str) -> None:
         super().__init__(message, "TL303")
+
+
+class EvaluationCancelled(Exception):
+    """The caller's cancel event was set: the evaluation was abandoned and yields no model."""
 
 
 class ExitRequested(Exception):
@@ -190,6 +195,7 @@ class Interpreter:
         self.max_steps = max_steps
         self.deadline = time.monotonic() + time_budget_s
         self.time_budget_s = time_budget_s
+        self.cancel: threading.Event | None = None
         self.steps = 0
         self._next_check = 10_000
         self.on_error = on_error
@@ -247,6 +253,8 @@ class Interpreter:
 
     def _tick(self) -> None:
         self._next_check = self.steps + 10_000
+        if self.cancel is not None and self.cancel.is_set():
+            raise EvaluationCancelled()
         if self.steps > self.max_steps:
             raise BudgetExceeded(
                 f"evaluation stopped after {self.max_steps:,} steps: is there an endless loop?"
