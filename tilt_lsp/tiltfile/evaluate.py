@@ -17,7 +17,15 @@ from typing import Any
 
 from . import codes
 from .checks import run_checks
-from .interp import BudgetExceeded, EvaluationCancelled, ErrorSite, ExitRequested, Frame, Interpreter, raise_recursion_limit
+from .interp import (
+    BudgetExceeded,
+    ErrorSite,
+    EvaluationCancelled,
+    ExitRequested,
+    Frame,
+    Interpreter,
+    raise_recursion_limit,
+)
 from .model import (
     Definition,
     Diagnostic,
