@@ -10,6 +10,7 @@ module in ``tilt_lsp/features`` exposes ``register(server)``; the live-update ad
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import logging
 import os
@@ -49,6 +50,7 @@ FEATURES: tuple[str, ...] = (
 OPTIONAL_FEATURES: tuple[str, ...] = ("liveupdate",)
 
 DocumentListener = Callable[[str, str], None]  # (uri, path)
+_CURRENT = object()  # set_diagnostics: publish with the document's current version
 
 
 class _Lines:
@@ -142,14 +144,19 @@ class TiltLanguageServer(LanguageServer):
 
     # ------------------------------------------------------------ diagnostics
 
-    def set_diagnostics(self, uri: str, source: str, diagnostics: Sequence[types.Diagnostic]) -> None:
+    def set_diagnostics(
+        self, uri: str, source: str, diagnostics: Sequence[types.Diagnostic], *, version: int | None | object = _CURRENT
+    ) -> None:
         """Replace the diagnostics ``source`` reports for ``uri`` and publish the union of all sources.
 
         Sources are independent: the model's diagnostics ("model") never overwrite the live-update
-        engine's ("liveupdate") and vice versa.  Safe to call from any thread.
+        engine's ("liveupdate") and vice versa.  ``version`` is the document version the
+        diagnostics were computed from (default: the current one).  Safe to call from any thread.
         """
         if self.loop is not None and not self._on_loop():
-            self.loop.call_soon_threadsafe(self.set_diagnostics, uri, source, list(diagnostics))
+            self.loop.call_soon_threadsafe(
+                functools.partial(self.set_diagnostics, uri, source, list(diagnostics), version=version)
+            )
             return
         per_source = self._diagnostics.setdefault(uri, {})
         if diagnostics:
@@ -159,12 +166,16 @@ class TiltLanguageServer(LanguageServer):
         merged = [d for src in sorted(per_source) for d in per_source[src]]
         if not per_source:
             self._diagnostics.pop(uri, None)
-        try:
-            doc = self.workspace.text_documents.get(uri)
-        except RuntimeError:  # not initialized yet
-            doc = None
+        if isinstance(version, int) or version is None:
+            published: int | None = version
+        else:
+            try:
+                doc = self.workspace.text_documents.get(uri)
+            except RuntimeError:  # not initialized yet
+                doc = None
+            published = doc.version if doc else None
         self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=merged, version=doc.version if doc else None)
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=merged, version=published)
         )
 
     def diagnostics_of(self, uri: str, source: str | None = None) -> list[types.Diagnostic]:

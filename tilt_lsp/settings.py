@@ -6,7 +6,8 @@ Clients send options in two shapes:
 * ``workspace/didChangeConfiguration``: ``{"settings": {"tilt": {...}}}``.
 
 Inside, keys are dotted camelCase paths, either nested (``{"diagnostics": {"debounceMs": 300}}``)
-or flat (``{"diagnostics.debounceMs": 300}``).  Every value is checked against its type; a bad
+or flat (``{"diagnostics.debounceMs": 300}``).  ``trace`` is either a level (``"verbose"``) or,
+as VS Code sends its ``tilt.trace.server`` setting, ``{"server": "verbose"}``.  Every value is checked against its type; a bad
 value is replaced by the default and reported as a :class:`Problem` so the server can tell the
 user once.  Unknown keys are ignored (clients tend to send more than we read).
 """
@@ -79,6 +80,11 @@ def _opt_str(v: Any) -> str | None:
 
 
 def _trace(v: Any) -> TraceLevel:
+    # VS Code clients send ``tilt.trace.server`` as ``{"trace": {"server": "off"}}``; others a bare string.
+    if isinstance(v, Mapping):
+        if set(v) != {"server"}:
+            raise ValueError(f"expected one of {', '.join(_TRACE_LEVELS)} or {{\"server\": ...}}, got {v!r}")
+        v = v["server"]
     for level in _TRACE_LEVELS:
         if v == level:
             return level
@@ -94,6 +100,7 @@ _FIELDS: dict[str, tuple[str, str | None, Callable[[Any], Any]]] = {
     "liveUpdate.debounceMs": ("live_update", "debounce_ms", _int_ms),
     "docker.host": ("docker", "host", _opt_str),
     "trace": ("trace", None, _trace),
+    "trace.server": ("trace", None, _trace),  # the flat spelling of {"trace": {"server": ...}}
 }
 
 

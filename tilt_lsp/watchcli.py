@@ -144,10 +144,15 @@ def cmd_watch(path: str, debounce_ms: int = 200, docker_host: str | None = None,
         return 1
 
     if once:
-        engine.start()
-        engine.sync_now()
-        engine.wait_idle(timeout=600)
-        engine.stop()
+        try:
+            engine.start()
+            engine.sync_now()
+            engine.wait_idle(timeout=600)
+        except KeyboardInterrupt:
+            printer.line("stopping\u2026")
+            return 130
+        finally:
+            engine.stop(timeout=5)
         bad = [r for r in printer.results if r.phase not in ("done", "skipped")]
         return 1 if bad else 0
 

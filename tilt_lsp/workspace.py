@@ -3,16 +3,26 @@
 A *root* is a Tiltfile that Tilt would be started with.  Every document maps to the
 roots whose evaluation reads it (``model.files``); a document that no known root reads
 is looked up among the Tiltfiles of its ancestor folders, bounded by its workspace folder
-("each Tiltfile belongs to its folder"), and failing that it is a root of its own.
+("each Tiltfile belongs to its folder"), and failing that it is a root of its own (only
+when it is a Tiltfile: callers say so with ``standalone=``).
 
 Evaluation is pure Python and can take a while on a big Tiltfile, so it never runs on the
-protocol loop: it runs in a worker *process* (so that it does not compete with the loop for
-the GIL; parsing a big file holds the GIL for a long time), falling back to a worker thread
-when processes are unavailable.  Each root has one evaluation at a time: requests
-that arrive meanwhile are coalesced into a single follow-up run with the newest overlays
-(latest wins; superseded requests are dropped before they start).  Results are cached
-per root by the versions of the open documents the evaluation could read plus a disk
-generation that file saves and watched-file events bump.
+protocol loop: it runs in a worker *process*, so that it competes with the loop neither for
+the GIL (``ast.parse`` of a 5,000-line file holds it for tens of milliseconds) nor for the
+garbage collector (an evaluation allocates hundreds of thousands of objects).  It falls back
+to a worker thread when processes are unavailable.  The worker sends the model back pickled;
+it is decoded on a thread, one pickle frame (<= 64 KiB) at a time with the GIL released in
+between, so the loop never waits for more than one frame.
+
+Each root has one evaluation at a time: requests that arrive meanwhile are coalesced into a
+single follow-up run with the newest overlays, and the running evaluation, now superseded,
+is cancelled (its cancel event is set and the evaluator stops at its next check): latest
+wins.  Results are cached per root by the versions of the open documents the evaluation
+could read plus a disk generation that file saves and watched-file events bump.
+
+:meth:`TiltWorkspace.static_diagnostics` gives the syntax and name diagnostics of one file
+without evaluating it (the worker parses it; the parse is cached there, so the evaluation
+that follows does not parse it again).
 
 This module knows nothing about LSP; the server feeds it paths, texts and versions.
 """
@@ -22,15 +32,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import pickle
+import re
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
-    from .tiltfile.model import TiltfileModel
+    from .tiltfile.model import Diagnostic, TiltfileModel
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +52,12 @@ TILTFILE_NAMES = ("Tiltfile",)
 DEFAULT_TIME_BUDGET_S = 2.0
 # Without workspace folders, look this many folders up for a Tiltfile that loads a file.
 _MAX_ANCESTORS = 4
+# The evaluator's hint in a message ("undefined: k8s_yamll (did you mean k8s_yaml?)").
+_DID_YOU_MEAN = re.compile(r"\(did you mean \.?([\w.]+)\?\)")
+
+#: ``evaluator(root, overlays, cancel)``: an injected evaluator (tests); it may stop early when
+#: ``cancel`` is set, by raising any exception whose class is named ``EvaluationCancelled``.
+Evaluator = Callable[[str, Mapping[str, str], threading.Event], "TiltfileModel"]
 
 
 def is_tiltfile_name(path: str) -> bool:
@@ -45,17 +65,138 @@ def is_tiltfile_name(path: str) -> bool:
     return base == "Tiltfile" or base.endswith(".tiltfile") or base.startswith("Tiltfile.")
 
 
-def _evaluate_in_worker(root: str, overlays: Mapping[str, str]) -> TiltfileModel:
-    """Runs in the evaluation process."""
-    from .tiltfile.evaluate import evaluate
+class _Cancelled(Exception):
+    """The evaluation was superseded and stopped early."""
 
-    return evaluate(root, overlays, time_budget_s=DEFAULT_TIME_BUDGET_S)
+
+def _is_cancellation(e: BaseException) -> bool:
+    return isinstance(e, _Cancelled) or type(e).__name__ == "EvaluationCancelled"
+
+
+# ------------------------------------------------------------ the worker process
+
+# Set in the worker process by _init_worker: the event the server sets to stop the running evaluation.
+_worker_cancel: Any = None
+
+
+def _init_worker(cancel: Any) -> None:
+    global _worker_cancel
+    _worker_cancel = cancel
 
 
 def _warm_worker() -> bool:
     import tilt_lsp.tiltfile.evaluate  # noqa: F401 - import once, before the first real request
 
     return True
+
+
+def _trim_parse_cache() -> None:
+    """Keep one parsed version per file in the evaluator's parse cache (the newest used).
+
+    The cache is keyed by (path, text): every keystroke in a big Tiltfile would otherwise keep
+    another full AST of it alive, up to the cache's size (hundreds of MB for a 5,000-line file).
+    """
+    try:
+        from .tiltfile import evaluate as ev
+
+        cache = ev._PARSE_CACHE  # noqa: SLF001 - no public API for this yet
+        lock = ev._PARSE_CACHE_LOCK  # noqa: SLF001
+    except (ImportError, AttributeError):
+        return
+    with lock:
+        seen: set[object] = set()
+        for key in reversed(list(cache)):
+            path = key[0] if isinstance(key, tuple) and key else key
+            if path in seen:
+                del cache[key]
+            else:
+                seen.add(path)
+
+
+def _evaluate_in_worker(root: str, overlays: Mapping[str, str]) -> bytes | None:
+    """Runs in the evaluation process: the pickled model, or None when cancelled."""
+    from .tiltfile.evaluate import evaluate
+    from .tiltfile.interp import EvaluationCancelled
+
+    try:
+        model = evaluate(root, overlays, time_budget_s=DEFAULT_TIME_BUDGET_S, cancel=_worker_cancel)
+    except EvaluationCancelled:
+        return None
+    finally:
+        _trim_parse_cache()
+    return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def static_diagnostics_of(root: str, path: str, overlays: Mapping[str, str]) -> list[Diagnostic]:
+    """Syntax, dialect and name diagnostics of ``path`` as evaluating ``root`` would report them.
+
+    Parses through the evaluator's parse cache, so a following evaluation reuses the parse.
+    """
+    from .tiltfile import codes
+    from .tiltfile import evaluate as ev
+    from .tiltfile.model import Diagnostic
+
+    text = overlays.get(path)
+    if text is None:
+        return []
+    evaluation = ev._Evaluation(root, overlays, DEFAULT_TIME_BUDGET_S, 1)  # noqa: SLF001 - see the report
+    _, problems, _ = evaluation._analyze_source(path, text)  # noqa: SLF001
+    out: list[Diagnostic] = []
+    for p in problems:
+        hint = _DID_YOU_MEAN.search(p.message)
+        data = {"replace": hint.group(1)} if hint else None
+        out.append(Diagnostic(path, p.range, codes.severity_of(p.code), p.code, p.message, (), data))
+    return out
+
+
+def _static_in_worker(root: str, path: str, overlays: Mapping[str, str]) -> list[Diagnostic]:
+    try:
+        return static_diagnostics_of(root, path, overlays)
+    finally:
+        _trim_parse_cache()
+
+
+# ------------------------------------------------------------- decoding models
+
+
+class _FrameReader:
+    """A file for :class:`pickle.Unpickler` that lets other threads run between pickle frames.
+
+    The C unpickler reads a whole frame (at most 64 KiB) with one ``read`` and decodes it
+    holding the GIL; releasing the GIL before each read bounds how long the protocol loop
+    can be kept waiting by a decode running on another thread.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._view = memoryview(data)
+        self._pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        time.sleep(0)
+        end = len(self._view) if n is None or n < 0 else min(len(self._view), self._pos + n)
+        out = self._view[self._pos : end].tobytes()
+        self._pos = end
+        return out
+
+    def readinto(self, buf: Any) -> int:
+        time.sleep(0)
+        n = min(len(buf), len(self._view) - self._pos)
+        buf[:n] = self._view[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def readline(self) -> bytes:
+        end = self._data.find(b"\n", self._pos)
+        end = len(self._view) if end < 0 else end + 1
+        out = self._view[self._pos : end].tobytes()
+        self._pos = end
+        return out
+
+
+def decode_model(data: bytes) -> TiltfileModel:
+    model: TiltfileModel = pickle.Unpickler(_FrameReader(data)).load()
+    return model
 
 
 @dataclass(frozen=True)
@@ -74,12 +215,19 @@ class _Root:
     path: str
     model: TiltfileModel | None = None
     key: CacheKey | None = None
+    # Versions of the open documents the current model was evaluated with (path -> version).
+    versions: dict[str, int | None] = field(default_factory=dict)
     # The newest request not yet started: (key, overlays, generation).
     wanted: tuple[CacheKey, dict[str, Overlay], int] | None = None
     generation: int = 0
     done_generation: int = 0
     runner: asyncio.Task[None] | None = None
     waiters: list[tuple[int, asyncio.Future[TiltfileModel]]] = field(default_factory=list)
+    # The evaluation in progress: its key, and the event that stops it.
+    running: CacheKey | None = None
+    cancel: threading.Event | None = None
+    last_duration_s: float = 0.0
+    cancelled: int = 0  # evaluations of this root stopped early because a newer one was wanted
 
 
 ModelListener = Callable[[str, "TiltfileModel"], None]
@@ -91,15 +239,19 @@ class TiltWorkspace:
     def __init__(
         self,
         *,
-        evaluator: Callable[[str, Mapping[str, str]], TiltfileModel] | None = None,
+        evaluator: Evaluator | None = None,
         max_workers: int = 2,
         processes: bool = True,
     ) -> None:
         self._evaluator = evaluator
         self._executor: ThreadPoolExecutor | None = None
         self._processes: ProcessPoolExecutor | None = None
+        self._process_cancel: Any = None  # multiprocessing Event shared with the worker process
         self._use_processes = processes and evaluator is None
         self._max_workers = max_workers
+        # One job at a time in the worker process, so that its cancel event has one meaning.
+        self._worker_lock: asyncio.Lock | None = None
+        self._worker_job: _Root | None = None
         self._roots: dict[str, _Root] = {}
         self._file_roots: dict[str, set[str]] = {}
         self._folders: list[str] = []
@@ -162,6 +314,25 @@ class TiltWorkspace:
                 out.append(m)
         return out
 
+    def evaluated_version(self, root: str, path: str) -> int | None:
+        """The version of the open document ``path`` that the current model of ``root`` read
+        (None: it read the file on disk)."""
+        r = self._roots.get(root)
+        return r.versions.get(path) if r is not None else None
+
+    def last_duration(self, root: str) -> float:
+        """Seconds the last finished evaluation of ``root`` took (0 when none finished yet)."""
+        r = self._roots.get(root)
+        return r.last_duration_s if r is not None else 0.0
+
+    def is_evaluating(self, root: str) -> bool:
+        r = self._roots.get(root)
+        return r is not None and (r.running is not None or r.wanted is not None)
+
+    def cancelled(self, root: str) -> int:
+        r = self._roots.get(root)
+        return r.cancelled if r is not None else 0
+
     def candidate_roots(self, path: str) -> list[str]:
         """Tiltfiles in the folders above ``path`` (nearest first) that might load it."""
         path = os.path.normpath(path)
@@ -189,6 +360,7 @@ class TiltWorkspace:
         self._standalone.discard(root)
         if r is None:
             return
+        self._stop(r)
         self._index(root, None)
         for _, fut in r.waiters:
             if not fut.done():
@@ -215,19 +387,30 @@ class TiltWorkspace:
         if r is None:
             r = self._roots[root] = _Root(root)
         key = self._key(root, overlays)
-        if r.model is not None and r.key == key and r.wanted is None:
+        if r.model is not None and r.key == key and r.wanted is None and r.running is None:
             return r.model
         if r.wanted is not None and r.wanted[0] == key:
             gen = r.wanted[2]
+        elif r.wanted is None and r.running == key:
+            gen = r.generation  # the evaluation in progress is the one wanted
         else:
             r.generation += 1
             gen = r.generation
             r.wanted = (key, dict(overlays), gen)
+            if r.running is not None and r.running != key:
+                self._stop(r)  # superseded: latest wins
         fut: asyncio.Future[TiltfileModel] = asyncio.get_running_loop().create_future()
         r.waiters.append((gen, fut))
         if r.runner is None or r.runner.done():
             r.runner = asyncio.ensure_future(self._run(r))
         return await asyncio.shield(fut)
+
+    def _stop(self, r: _Root) -> None:
+        """Ask the running evaluation of ``r`` to stop."""
+        if r.cancel is not None:
+            r.cancel.set()
+        if self._worker_job is r and self._process_cancel is not None:
+            self._process_cancel.set()
 
     def cancel_pending(self, root: str) -> None:
         """Drop a queued (not yet started) evaluation of ``root``."""
@@ -241,18 +424,30 @@ class TiltWorkspace:
             key, overlays, gen = r.wanted
             r.wanted = None
             texts = {p: o.text for p, o in overlays.items()}
+            r.running, r.cancel = key, threading.Event()
+            started = time.perf_counter()
             try:
-                model = await self._evaluate_off_loop(loop, r.path, texts)
+                model = await self._evaluate_off_loop(loop, r, texts)
             except Exception as e:  # noqa: BLE001 - the evaluator should never raise; keep the loop alive
+                if _is_cancellation(e):
+                    r.cancelled += 1
+                    log.debug("evaluation of %s superseded after %.0f ms", r.path, (time.perf_counter() - started) * 1000)
+                    if r.wanted is None:  # nothing newer after all (dropped meanwhile): run this one again
+                        r.wanted = (key, overlays, gen)
+                    continue
                 log.exception("evaluating %s failed", r.path)
                 for _, fut in r.waiters:
                     if not fut.done():
                         fut.set_exception(e)
                 r.waiters.clear()
                 continue
+            finally:
+                r.running, r.cancel = None, None
             if self._roots.get(r.path) is not r:  # forgotten meanwhile
                 return
+            r.last_duration_s = time.perf_counter() - started
             r.model, r.key, r.done_generation = model, key, gen
+            r.versions = {p: o.version for p, o in overlays.items()}
             self._index(r.path, model)
             keep: list[tuple[int, asyncio.Future[TiltfileModel]]] = []
             for wgen, fut in r.waiters:
@@ -269,26 +464,67 @@ class TiltWorkspace:
                     except Exception:
                         log.exception("model listener failed")
 
+    def _lock(self) -> asyncio.Lock:
+        if self._worker_lock is None:
+            self._worker_lock = asyncio.Lock()
+        return self._worker_lock
+
     async def _evaluate_off_loop(
-        self, loop: asyncio.AbstractEventLoop, root: str, texts: dict[str, str]
+        self, loop: asyncio.AbstractEventLoop, r: _Root, texts: dict[str, str]
     ) -> TiltfileModel:
         if self._use_processes:
             try:
-                model: TiltfileModel = await loop.run_in_executor(self._process_pool(), _evaluate_in_worker, root, texts)
+                async with self._lock():
+                    if r.cancel is not None and r.cancel.is_set():
+                        raise _Cancelled()
+                    pool = self._process_pool()
+                    self._process_cancel.clear()
+                    self._worker_job = r
+                    try:
+                        data = await loop.run_in_executor(pool, _evaluate_in_worker, r.path, texts)
+                    finally:
+                        self._worker_job = None
                 self.evaluations += 1
-                return model
+                if data is None:
+                    raise _Cancelled()
+                return await loop.run_in_executor(self._pool(), decode_model, data)
+            except _Cancelled:
+                raise
             except Exception as e:  # noqa: BLE001 - broken pool, pickling: evaluate in a thread instead
                 log.warning("evaluation process failed (%s); evaluating in a thread from now on", e)
                 self._use_processes = False
                 self._shutdown_processes()
-        return await loop.run_in_executor(self._pool(), self._evaluate_sync, root, texts)
+        cancel = r.cancel or threading.Event()
+        return await loop.run_in_executor(self._pool(), self._evaluate_sync, r.path, texts, cancel)
+
+    async def static_diagnostics(self, root: str, path: str, overlays: Mapping[str, Overlay]) -> list[Diagnostic] | None:
+        """Syntax and name diagnostics of the open document ``path`` (read by ``root``), quickly.
+
+        None when they are not available (no evaluation process, or it failed).
+        """
+        if not self._use_processes:
+            return None
+        texts = {p: o.text for p, o in overlays.items()}
+        if path not in texts:
+            return None
+        loop = asyncio.get_running_loop()
+        try:
+            async with self._lock():
+                return await loop.run_in_executor(self._process_pool(), _static_in_worker, root, path, texts)
+        except Exception as e:  # noqa: BLE001 - the full evaluation still comes
+            log.debug("static diagnostics of %s failed: %s", path, e)
+            return None
 
     def _process_pool(self) -> ProcessPoolExecutor:
         if self._processes is None:
             import multiprocessing  # deferred: slow to import, and not needed to answer initialize
             from concurrent.futures import ProcessPoolExecutor
 
-            self._processes = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            ctx = multiprocessing.get_context("spawn")
+            self._process_cancel = ctx.Event()
+            self._processes = ProcessPoolExecutor(
+                max_workers=1, mp_context=ctx, initializer=_init_worker, initargs=(self._process_cancel,)
+            )
         return self._processes
 
     def warm_up(self) -> None:
@@ -310,13 +546,16 @@ class TiltWorkspace:
             self._executor = ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="tilt-eval")
         return self._executor
 
-    def _evaluate_sync(self, root: str, overlays: Mapping[str, str]) -> TiltfileModel:
+    def _evaluate_sync(self, root: str, overlays: Mapping[str, str], cancel: threading.Event) -> TiltfileModel:
         self.evaluations += 1
         if self._evaluator is not None:
-            return self._evaluator(root, overlays)
+            return self._evaluator(root, overlays, cancel)
         from .tiltfile.evaluate import evaluate
 
-        return evaluate(root, overlays, time_budget_s=DEFAULT_TIME_BUDGET_S)
+        try:
+            return evaluate(root, overlays, time_budget_s=DEFAULT_TIME_BUDGET_S, cancel=cancel)
+        finally:
+            _trim_parse_cache()
 
     def _index(self, root: str, model: TiltfileModel | None) -> None:
         for roots in self._file_roots.values():
@@ -333,8 +572,12 @@ class TiltWorkspace:
         for p in [p for p, roots in self._file_roots.items() if not roots]:
             del self._file_roots[p]
 
-    async def roots_for(self, path: str, overlays: Mapping[str, Overlay]) -> list[str]:
-        """Roots that read ``path``: known ones, else evaluate the Tiltfiles above it, else itself."""
+    async def roots_for(self, path: str, overlays: Mapping[str, Overlay], *, standalone: bool = True) -> list[str]:
+        """Roots that read ``path``: known ones, else evaluate the Tiltfiles above it, else itself.
+
+        With ``standalone=False`` a file that no Tiltfile reads gets no roots (``[]``) instead of
+        being evaluated as a root of its own: only Tiltfiles may be roots.
+        """
         path = os.path.normpath(path)
         known = self.known_roots_for(path)
         if known:
@@ -350,6 +593,8 @@ class TiltWorkspace:
             known = self.known_roots_for(path)
             if known:
                 return known
+        if not standalone:
+            return []
         if path not in self._roots:
             self._standalone.add(path)
         return [path]
@@ -361,4 +606,4 @@ class TiltWorkspace:
             self._executor = None
 
 
-__all__ = ["Overlay", "TiltWorkspace", "is_tiltfile_name"]
+__all__ = ["Evaluator", "Overlay", "TiltWorkspace", "decode_model", "is_tiltfile_name", "static_diagnostics_of"]

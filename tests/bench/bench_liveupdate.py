@@ -17,7 +17,8 @@ Table 1 - save -> file readable in the container, and save -> runs done, for 1, 
 Table 2 - replicas: save -> readable in every container, 1 container vs N, engine with
 containers updated concurrently (the default) and one after the other (parallel=1), with
 pre-started and with plain execs.
-Methods are interleaved run by run; every engine update is checked for its final content.
+Methods are interleaved run by run (rotating which goes first, after an fs sync, with no
+pre-started exec being replaced meanwhile); every update's final content is checked.
 """
 
 from __future__ import annotations
@@ -274,7 +275,9 @@ def main() -> int:
                         lambda d=data: timed(lambda: (raw_exec_tar(api, c_raw, d), raw_exec(api, c_raw))),
                     ),
                 ]
-                for kind, label, fn in cases:
+                os.sync()  # write-back of the files just written must not land in one method's time
+                shift = i % len(cases)  # and no method is always first
+                for kind, label, fn in cases[shift:] + cases[:shift]:
                     for (_, k), (r, _p, _c) in runners.items():  # no background exec starts while measuring
                         r.ready(1, 2 if k == "runs" else 1)
                     ms = fn()
@@ -310,6 +313,7 @@ def main() -> int:
                 for i in range(max(3, runs // (1 if parallel > 1 else 3)) + 1):
                     stamp = f"r{i}-{uuid.uuid4().hex[:6]}"
                     p1, pr = write_files(one_proj, 1, stamp), write_files(rep_proj, 1, stamp)
+                    os.sync()
                     e_one.ready(1, 1)
                     e_rep.ready(args.replicas, 1)
                     t1, tn = e_one.update(p1), e_rep.update(pr)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import pytest_lsp
 from lsprotocol import types
-from lsputil import change_doc, diagnostics, edit_doc, open_doc
-from pytest_lsp import LanguageClient
+from lsputil import ENV, accept_registrations, change_doc, diagnostics, edit_doc, open_doc, wait_for
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 
 async def test_initialize_advertises_features(client: LanguageClient) -> None:
@@ -80,3 +82,84 @@ async def test_live_update_diagnostics_have_codes(client: LanguageClient, projec
     diags = await diagnostics(client, uri, lambda ds: any(d.code == "TL401" for d in ds))
     codes = {d.code for d in diags}
     assert {"TL401", "TL402"} <= codes
+
+
+# ------------------------------------------------------- files that are not Tiltfiles
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(server_command=[sys.executable, "-m", "tilt_lsp"], server_env=ENV),
+)
+async def verbose(lsp_client: LanguageClient, project: Path) -> object:
+    """A client with trace "verbose": the server's debug log reaches window/logMessage."""
+    accept_registrations(lsp_client)
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            root_uri=project.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="proj")],
+            initialization_options={
+                "settings": {"diagnostics": {"debounceMs": 50}, "trace": {"server": "verbose"}, "liveUpdate": {"enabled": False}}
+            },
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+def _save(client: LanguageClient, path: Path) -> None:
+    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=path.as_uri())))
+
+
+async def _skipped(client: LanguageClient, path: Path) -> None:
+    await wait_for(lambda: any(f"no model diagnostics for {path}" in m.message for m in client.log_messages))
+
+
+async def test_saving_other_files_publishes_nothing(verbose: LanguageClient, project: Path) -> None:
+    # What VS Code sends when a synced app file is saved: didSave with the uri only.  Nothing
+    # has been evaluated yet, and the file is not Starlark: it must not be evaluated as such.
+    message = project / "app" / "message.txt"
+    message.parent.mkdir()
+    message.write_text("hello from (the app\n")
+    _save(verbose, message)
+    await _skipped(verbose, message)
+
+    # The same once the Tiltfile has a model, and for a file the client has open as plain text.
+    root_uri = open_doc(verbose, project / "Tiltfile")
+    await diagnostics(verbose, root_uri)
+    notes = project / "notes.txt"
+    notes.write_text("def broken(:\n")
+    verbose.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=notes.as_uri(), language_id="plaintext", version=1, text="def broken(:\n")
+        )
+    )
+    change_doc(verbose, notes.as_uri(), 2, "def still broken(:\n")
+    _save(verbose, notes)
+    _save(verbose, message)
+    await _skipped(verbose, notes)
+
+    # A Starlark file that no Tiltfile loads is not evaluated on its own either.
+    orphan = project / "tools" / "orphan.star"
+    orphan.parent.mkdir()
+    orphan.write_text("X = undefined_thing\n")
+    open_doc(verbose, orphan)
+    await _skipped(verbose, orphan)
+
+    # Barrier: an error in the Tiltfile is published after everything above was handled.
+    text = (project / "Tiltfile").read_text() + "k8s_yamll('deploy/api.yaml')\n"
+    change_doc(verbose, root_uri, 2, text)
+    _save(verbose, project / "Tiltfile")
+    await diagnostics(verbose, root_uri, lambda ds: any(d.code == "TL201" for d in ds))
+    for other in (message, notes, orphan):
+        assert other.as_uri() not in verbose.diagnostics, f"diagnostics published for {other.name}"
+
+
+async def test_saving_a_loaded_file_republishes_it(verbose: LanguageClient, project: Path) -> None:
+    root_uri = open_doc(verbose, project / "Tiltfile")
+    await diagnostics(verbose, root_uri)
+    lib = project / "lib" / "helpers.star"
+    lib.write_text(lib.read_text() + "\nBROKEN = undefined_thing\n")
+    _save(verbose, lib)  # not open in the editor: saved by another tool, reported by the client
+    diags = await diagnostics(verbose, lib.as_uri(), lambda ds: any(d.code == "TL201" for d in ds))
+    assert any("undefined_thing" in d.message for d in diags)

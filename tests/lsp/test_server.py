@@ -108,6 +108,50 @@ async def test_invalid_initialization_options_reported_once(faulty: LanguageClie
     assert all(m.type == types.MessageType.Warning for m in faulty.messages)
 
 
+#: What the VS Code extension sends (vscode-client/src/settings.ts serverSettings()).
+VSCODE_SETTINGS = {
+    "server": {"path": "", "args": []},
+    "trace": {"server": "off"},
+    "liveUpdate": {"enabled": False, "onSave": True, "watch": True, "debounceMs": 200, "progress": "statusBar"},
+    "docker": {},
+    "diagnostics": {"debounceMs": 200},
+}
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(server_command=[sys.executable, "-m", "tilt_lsp"], server_env=ENV),
+)
+async def vscode(lsp_client: LanguageClient, tmp_path: Path) -> object:
+    accept_registrations(lsp_client)
+    root = make_project(tmp_path / "proj")
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            root_uri=root.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="proj")],
+            initialization_options={"settings": VSCODE_SETTINGS},
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_vscode_settings_are_accepted(vscode: LanguageClient) -> None:
+    # The same settings again through didChangeConfiguration, then one bad value as a marker:
+    # messages arrive in order, so once the marker is shown nothing else can be pending.
+    for trace in ("verbose", "off"):
+        vscode.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"tilt": {**VSCODE_SETTINGS, "trace": {"server": trace}}})
+        )
+    vscode.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"tilt": {"diagnostics": {"debounceMs": "soon"}}})
+    )
+    await wait_for(lambda: any("debounceMs" in m.message for m in vscode.messages))
+    assert [m.message for m in vscode.messages if "invalid option" in m.message] == [
+        "tilt-lsp: invalid option tilt.diagnostics.debounceMs: expected a number of milliseconds, got 'soon'; using the default"
+    ]
+
+
 async def test_tcp_mode_serves(tmp_path: Path) -> None:
     import asyncio
     import json

@@ -135,6 +135,34 @@ async def test_fix_did_you_mean_builtin_and_keyword(client: LanguageClient, proj
     assert "deps=['src']" in fixed
 
 
+async def test_fix_did_you_mean_uses_diagnostic_data(client: LanguageClient, project: Path) -> None:
+    text = "k8s_yamll('deploy/api.yaml')\n"
+    uri = open_doc(client, project / "Tiltfile", text)
+    diags = await diagnostics(client, uri, lambda ds: any(d.code == "TL201" for d in ds))
+    published = next(d for d in diags if d.code == "TL201")
+    assert published.data == {"replace": "k8s_yaml"}
+    # The suggestion comes from data, not from the message: a client may show (and send back)
+    # a message of its own, and the data decides.
+    sent = types.Diagnostic(
+        range=published.range, message="unknown name", code="TL201", source="tilt", data={"replace": "k8s_custom_deploy"}
+    )
+    result = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=_id(uri), range=sent.range, context=types.CodeActionContext(diagnostics=[sent])
+        )
+    )
+    actions = [a for a in result or [] if isinstance(a, types.CodeAction)]
+    assert [a.title for a in actions] == ["Change to 'k8s_custom_deploy'"]
+    # Without data, the message's hint is the fallback.
+    legacy = types.Diagnostic(range=published.range, message=published.message, code="TL201", source="tilt")
+    result = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=_id(uri), range=legacy.range, context=types.CodeActionContext(diagnostics=[legacy])
+        )
+    )
+    assert [a.title for a in result or [] if isinstance(a, types.CodeAction)] == ["Change to 'k8s_yaml'"]
+
+
 async def test_fix_relative_sync_destination(client: LanguageClient, project: Path) -> None:
     text = (
         "docker_build('example/api', '.', live_update=[\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -14,6 +15,7 @@ from tilt_lsp.features._cursor import analyze, scan_symbols
 from tilt_lsp.features._lsp import line_starts
 from tilt_lsp.features.code_actions import dockerfile_workdir
 from tilt_lsp.server import TiltLanguageServer
+from tilt_lsp.tiltfile.interp import EvaluationCancelled
 from tilt_lsp.tiltfile.model import TiltfileModel
 from tilt_lsp.workspace import Overlay, TiltWorkspace
 
@@ -44,6 +46,20 @@ def test_settings_invalid_values_fall_back() -> None:
     assert all("default" in str(p) for p in problems)
 
 
+def test_settings_trace_as_vscode_sends_it() -> None:
+    # VS Code's `tilt.trace.server` arrives as {"trace": {"server": ...}}: no complaint.
+    s, problems = settings.parse({"settings": {"trace": {"server": "verbose"}}})
+    assert problems == [] and s.trace == "verbose"
+    s, problems = settings.parse({"settings": {"tilt": {"trace": {"server": "off"}}}}, from_configuration=True)
+    assert problems == [] and s.trace == "off"
+    s, problems = settings.parse({"settings": {"trace.server": "messages"}})
+    assert problems == [] and s.trace == "messages"
+    s, problems = settings.parse({"settings": {"trace": {"server": "loud"}}})
+    assert s.trace == "off" and [p.key for p in problems] == ["trace"]
+    s, problems = settings.parse({"settings": {"trace": {"client": "verbose"}}})
+    assert s.trace == "off" and [p.key for p in problems] == ["trace"]
+
+
 # ------------------------------------------------------- diagnostics sources
 
 
@@ -70,7 +86,7 @@ def test_evaluation_is_cached_coalesced_and_off_the_loop() -> None:
     threads: set[str] = set()
     gate = threading.Event()
 
-    def fake(root: str, overlays: Mapping[str, str]) -> TiltfileModel:
+    def fake(root: str, overlays: Mapping[str, str], cancel: threading.Event) -> TiltfileModel:
         threads.add(threading.current_thread().name)
         gate.wait(5)
         calls.append((root, dict(overlays)))
@@ -103,7 +119,7 @@ def test_evaluation_is_cached_coalesced_and_off_the_loop() -> None:
 def test_loop_stays_responsive_during_evaluation() -> None:
     gate = threading.Event()
 
-    def blocked(root: str, overlays: Mapping[str, str]) -> TiltfileModel:
+    def blocked(root: str, overlays: Mapping[str, str], cancel: threading.Event) -> TiltfileModel:
         # Only the event loop can open the gate: if evaluation ran on the loop, this would hang.
         assert gate.wait(30), "the loop never ran while the evaluation was in progress"
         return TiltfileModel(tiltfile=root)
@@ -119,6 +135,73 @@ def test_loop_stays_responsive_during_evaluation() -> None:
         return model
 
     assert asyncio.run(main()).tiltfile == "/p/Tiltfile"
+
+
+def test_superseded_evaluation_is_cancelled() -> None:
+    started = threading.Event()
+    seen: list[str] = []
+
+    def slow(root: str, overlays: Mapping[str, str], cancel: threading.Event) -> TiltfileModel:
+        seen.append(overlays[root])
+        if overlays[root] == "old":
+            started.set()
+            # Runs until told to stop: only cancellation can end it.
+            assert cancel.wait(30), "the superseded evaluation was never cancelled"
+            raise EvaluationCancelled()
+        return TiltfileModel(tiltfile=root, output=())
+
+    async def main() -> None:
+        ws = TiltWorkspace(evaluator=slow)
+        root = "/p/Tiltfile"
+        first = asyncio.ensure_future(ws.evaluate(root, {root: Overlay("old", 1)}))
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        second = asyncio.ensure_future(ws.evaluate(root, {root: Overlay("new", 2)}))
+        m1, m2 = await asyncio.gather(first, second)
+        # Both waiters get the newest model; the old run stopped early and produced none.
+        assert m1 is m2 and seen == ["old", "new"]
+        assert ws.cancelled(root) == 1 and ws.evaluated_version(root, root) == 2
+        ws.shutdown()
+
+    asyncio.run(main())
+
+
+def test_superseded_evaluation_is_cancelled_in_the_worker_process(tmp_path: Path) -> None:
+    root = str(tmp_path / "Tiltfile")
+    endless = "n = 0\nfor i in range(1000000000):\n    n += i\n"
+    Path(root).write_text(endless)
+
+    async def main() -> None:
+        ws = TiltWorkspace(processes=True)
+        # Warm the process so that the first evaluation is surely running when superseded.
+        quick = "local_resource('warm', cmd='true')\n"
+        await ws.evaluate(root, {root: Overlay(quick, 1)})
+        first = asyncio.ensure_future(ws.evaluate(root, {root: Overlay(endless, 2)}))
+        await asyncio.sleep(0.3)
+        second = asyncio.ensure_future(ws.evaluate(root, {root: Overlay("local_resource('new', cmd='true')\n", 3)}))
+        m1, m2 = await asyncio.gather(first, second)
+        assert m1 is m2 and [r.name for r in m2.local_resources] == ["new"]
+        # Stopped by the cancel event, not by the evaluator's time budget (TL303).
+        assert ws.cancelled(root) == 1
+        assert not [d for d in m2.diagnostics if d.code == "TL303"]
+        ws.shutdown()
+
+    asyncio.run(main())
+
+
+def test_static_diagnostics_in_the_worker_process(tmp_path: Path) -> None:
+    root = str(tmp_path / "Tiltfile")
+    Path(root).write_text("")
+    text = "k8s_yamll('a.yaml')\nx = (\n"
+
+    async def main() -> None:
+        ws = TiltWorkspace(processes=True)
+        diags = await ws.static_diagnostics(root, root, {root: Overlay(text, 4)})
+        assert diags is not None
+        assert {d.code for d in diags} >= {"TL101"}
+        ws.shutdown()
+
+    asyncio.run(main())
 
 
 # ------------------------------------------------------------------ cursor

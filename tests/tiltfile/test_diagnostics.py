@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tilt_lsp.tiltfile.checks import RESTART_K8S_MESSAGE
-from tilt_lsp.tiltfile.codes import CODES
+from tilt_lsp.tiltfile.codes import CODES, RUNTIME_CODES
 from tilt_lsp.tiltfile.model import Location, Severity
 
 from .helpers import codes, errors, fmt, only, run, start
@@ -221,7 +221,8 @@ def test_good_case_does_not(tmp_path: Path, case: Case) -> None:
 
 
 def test_every_code_has_a_case() -> None:
-    assert {c.code for c in CASES} == set(CODES)
+    # TL410 comes from a failing run() during live update: tests/lsp/test_liveupdate_lsp.py covers it.
+    assert {c.code for c in CASES} == set(CODES) - RUNTIME_CODES
 
 
 def test_json_severity_labels(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@
   restart_container), keeping each step's text and the relative order within a kind.
 * TL901: move the steps of the tutorial form ``live_update(image, steps)`` into the
   ``docker_build``/``custom_build`` of that image as ``live_update=steps``.
-* TL201 / TL202: replace the misspelled name or keyword with the suggestion in the message.
+* TL201 / TL202: replace the misspelled name or keyword with the suggestion (the diagnostic's
+  ``data["replace"]``; the message's "did you mean" hint when a client drops the data).
 * TL402: make a relative sync destination absolute, when the image's Dockerfile gives one
   unambiguous working directory for the stage that is built.
 """
@@ -79,10 +80,9 @@ class Fixer:
     # ---------------------------------------------------------------- fixes
 
     def did_you_mean(self, d: types.Diagnostic) -> types.CodeAction | None:
-        mt = _DID_YOU_MEAN.search(d.message)
-        if mt is None:
+        new = replacement_of(d)
+        if new is None:
             return None
-        new = mt.group(1)
         start, end = self.diag_offsets(d)
         old = self.doc.text[start:end]
         if not re.fullmatch(r"[^\W\d][\w.]*", old) or not re.fullmatch(r"[^\W\d][\w.]*", new):
@@ -235,6 +235,25 @@ class Fixer:
         elif code == "TL402":
             action = self.absolute_sync(d)
         return [action] if action is not None else []
+
+
+def replacement_of(d: types.Diagnostic) -> str | None:
+    """The name a did-you-mean diagnostic suggests: ``data["replace"]``, else the message's hint.
+
+    The evaluator puts the suggestion in the diagnostic's data; clients hand the data back
+    unchanged with the code action request.  Clients that drop it still have the message
+    ("... (did you mean k8s_yaml?)").
+    """
+    data = d.data
+    if data is not None and not isinstance(data, dict):
+        as_dict = getattr(data, "_asdict", None)  # JSON objects some clients' payloads turn into
+        data = as_dict() if callable(as_dict) else None
+    if isinstance(data, dict):
+        new = data.get("replace")
+        if isinstance(new, str) and new:
+            return new
+    mt = _DID_YOU_MEAN.search(d.message)
+    return mt.group(1) if mt is not None else None
 
 
 def dockerfile_workdir(text: str, target: str | None) -> str | None:

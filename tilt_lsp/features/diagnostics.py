@@ -3,6 +3,16 @@
 An evaluation of a root covers every file it loads, so one run publishes for all of them;
 a file read by several roots gets the union.  Published under the source ``"model"``
 (see ``TiltLanguageServer.set_diagnostics``).
+
+When the last evaluation of a root was slow (a big Tiltfile), an edit first publishes the
+edited file's static diagnostics (syntax, dialect, undefined names, call signatures: what the
+evaluation process finds by parsing alone), keeping the previous model's other diagnostics,
+and the model's full set replaces them when the evaluation finishes.  Each publish carries
+the document version its diagnostics were computed from.
+
+Only Tiltfiles (``Tiltfile``, ``Tiltfile.*``, ``*.tiltfile``) and the files some Tiltfile
+loads get model diagnostics.  Clients also report saves of other files (the live-update
+engine syncs them); those are never evaluated as Starlark.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from ..tiltfile import model as m
+from ..workspace import is_tiltfile_name
 from ._lsp import SEVERITY, uri_of
 
 if TYPE_CHECKING:
@@ -22,6 +33,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SOURCE = "model"
+#: Roots whose last evaluation took this long get the edited file's static diagnostics first.
+STATIC_FIRST_AFTER_S = 0.15
+#: Codes of problems found without evaluating (syntax and dialect, names and call signatures).
+STATIC_FAMILIES = ("TL1", "TL2")
 LSP_SOURCE = "tilt"
 DOCS_URL = "https://docs.tilt.dev/api.html"
 
@@ -57,7 +72,11 @@ class DiagnosticsFeature:
         self.server = server
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._published: dict[str, set[str]] = {}  # root -> paths we published for it
+        # path -> document version of the newest diagnostics published from a model / statically
+        self._model_versions: dict[str, int] = {}
+        self._static_versions: dict[str, int] = {}
         self.refreshes = 0
+        self.static_publishes = 0
 
     # ---------------------------------------------------------------- events
 
@@ -68,11 +87,28 @@ class DiagnosticsFeature:
         self.schedule(path, self.server.settings.diagnostics.debounce_ms)
 
     def saved(self, uri: str, path: str) -> None:
+        if not self.is_model_file(path):
+            self._skip(path)
+            return
+        if self.server.open_text(path) is None:
+            # Saved by another tool (the client reports it): the disk changed under the models.
+            self.server.tilt.bump_disk_generation()
         self.schedule(path, 0)
 
     def closed(self, uri: str, path: str) -> None:
         # The unsaved text is gone: the files on disk count again.
+        if not self.is_model_file(path):
+            self._skip(path)
+            return
         self.schedule(path, 0)
+
+    def is_model_file(self, path: str) -> bool:
+        """A Tiltfile, or a file that the newest model of some Tiltfile loads."""
+        return is_tiltfile_name(path) or bool(self.server.tilt.known_roots_for(path))
+
+    @staticmethod
+    def _skip(path: str) -> None:
+        log.debug("no model diagnostics for %s: not a Tiltfile, and no Tiltfile loads it", path)
 
     def files_changed(self, paths: list[str]) -> None:
         roots = {r for p in paths for r in self.server.tilt.known_roots_for(p)}
@@ -99,9 +135,40 @@ class DiagnosticsFeature:
     async def refresh(self, path: str) -> None:
         self._timers.pop(path, None)
         overlays = self.server.overlays()
-        roots = await self.server.tilt.roots_for(path, overlays)
+        # A file that is not a Tiltfile is looked up among the Tiltfiles above it (one of them
+        # may load it) but never evaluated on its own.
+        roots = await self.server.tilt.roots_for(path, overlays, standalone=is_tiltfile_name(path))
+        if not roots:
+            self._skip(path)
         for root in roots:
-            await self.server.tilt.evaluate(root, self.server.overlays())
+            overlays = self.server.overlays()
+            if path in overlays and self.server.tilt.last_duration(root) >= STATIC_FIRST_AFTER_S:
+                # A slow root: syntax and name errors of the edited file first, the model's later.
+                self.server.run_task(self.publish_static(root, path, overlays[path].version), f"static diagnostics for {path}")
+            await self.server.tilt.evaluate(root, overlays)
+
+    async def publish_static(self, root: str, path: str, version: int | None) -> None:
+        """Publish the edited file's static diagnostics, with the model's others kept meanwhile."""
+        overlays = self.server.overlays()
+        if path not in overlays or overlays[path].version != version:
+            return  # edited again: a newer refresh is on its way
+        static = await self.server.tilt.static_diagnostics(root, path, overlays)
+        if static is None or version is None:
+            return
+        if self._model_versions.get(path, -1) >= version:
+            return  # the model of this version (or a newer one) was published first
+        self._static_versions[path] = version
+        kept: list[m.Diagnostic] = []
+        for mm in self.server.tilt.models_for(path):
+            # Evaluation-time problems (families 3 to 9) stay until the new model replaces them.
+            kept.extend(d for d in mm.diagnostics if d.path == path and not d.code.startswith(STATIC_FAMILIES))
+        try:
+            lsp = [to_lsp(self.server, d) for d in [*static, *kept]]
+        except Exception:
+            log.exception("converting diagnostics for %s failed", path)
+            return
+        self.static_publishes += 1
+        self.server.set_diagnostics(uri_of(path), SOURCE, lsp, version=version)
 
     # -------------------------------------------------------------- publishing
 
@@ -136,7 +203,16 @@ class DiagnosticsFeature:
             except Exception:
                 log.exception("converting diagnostics for %s failed", p)
                 continue
-            self.server.set_diagnostics(uri_of(p), SOURCE, lsp)
+            version = self.server.tilt.evaluated_version(root, p)
+            if version is not None:
+                if self._static_versions.get(p, -1) > version and self.server.tilt.is_evaluating(root):
+                    # Static diagnostics of a newer text are shown and the model of that text is
+                    # coming: do not bring back the older text's diagnostics meanwhile.
+                    continue
+                self._model_versions[p] = version
+                self.server.set_diagnostics(uri_of(p), SOURCE, lsp, version=version)
+            else:
+                self.server.set_diagnostics(uri_of(p), SOURCE, lsp)
 
 
 def register(server: TiltLanguageServer) -> None:

@@ -295,7 +295,7 @@ class LiveUpdateFeature:
         slot.failures[image] = failure
         if rf is not None or (current and current.diagnostic):
             self._publish_diagnostics()
-        if current is None or current.signature != signature:
+        if (current is None or current.signature != signature) and not self._client_shows_failures():
             kind = types.MessageType.Warning if result.phase == "fallback" else types.MessageType.Error
             verb = "cannot live-update" if result.phase == "fallback" else "live update failed for"
             try:
@@ -306,6 +306,15 @@ class LiveUpdateFeature:
                 )
             except Exception:
                 log.debug("window/showMessage failed", exc_info=True)
+
+    def _client_shows_failures(self) -> bool:
+        """Clients that render `tilt/liveUpdate` failures themselves (our VS Code extension says so
+        with `experimental.tiltLiveUpdate.notifications`) get no second pop-up from us."""
+        experimental = getattr(self.server.client_capabilities, "experimental", None)
+        if isinstance(experimental, dict):
+            flag = experimental.get("tiltLiveUpdate")
+            return isinstance(flag, dict) and flag.get("notifications") is True
+        return False
 
     def _run_diagnostic(self, result: UpdateResult) -> tuple[str, types.Diagnostic] | None:
         rf = result.run_failure

@@ -170,8 +170,12 @@ class WarmDockerTransport(DockerTransport):
                 return
             slot = self._slots.setdefault(c.id, _Slot())
             slot.runs = {_run_key(r.argv): r for r in runs}
+            stale = [k for k in self._warm if k[0] == c.id and k[1] not in keys]  # run steps that changed
+            dropped = [self._warm.pop(k) for k in stale]
             for key in keys:
                 self._enqueue_locked(c, key)
+        for w in dropped:
+            w.close()
 
     def forget(self, keep: Iterable[str]) -> None:
         """Drop the warm execs of containers not in ``keep`` (gone, or no longer of interest)."""

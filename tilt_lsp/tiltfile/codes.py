@@ -55,6 +55,7 @@ CODES: dict[str, Code] = {
         Code("TL407", _E, "restart_container() on an image deployed to Kubernetes"),
         Code("TL408", _E, "live_update has neither a sync nor a run"),
         Code("TL409", _E, "live_update list holds something that is not a step"),
+        Code("TL410", _E, "A run() step failed in the container during live update"),
         Code("TL501", _W, "k8s_yaml file does not exist"),
         Code("TL502", _W, "Dockerfile does not exist"),
         Code("TL503", _W, "Docker Compose file does not exist"),
@@ -71,6 +72,10 @@ CODES: dict[str, Code] = {
         Code("TL902", _I, "Deprecated builtin"),
     ]
 }
+
+
+# Codes the live-update engine publishes (not produced by evaluating a Tiltfile).
+RUNTIME_CODES = frozenset({"TL410"})
 
 
 def severity_of(code: str) -> Severity:
