@@ -9,21 +9,24 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(2)
+if TYPE_CHECKING:
+    import argparse
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    import argparse  # not needed to serve LSP: imported only for the other commands
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]
+            self.print_usage(sys.stderr)
+            print(f"{self.prog}: error: {message}", file=sys.stderr)
+            raise SystemExit(2)
+
     p = _Parser(prog="tilt-lsp", description="Language server and live-update engine for Tilt's Tiltfile.")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
@@ -57,6 +60,8 @@ def _rel(path: str) -> str:
 
 
 def cmd_check(paths: Sequence[str], fmt: str, time_budget: float) -> int:
+    import json
+
     from .tiltfile.evaluate import evaluate, find_tiltfile
     from .tiltfile.model import Diagnostic, Severity
 
@@ -84,9 +89,12 @@ def cmd_check(paths: Sequence[str], fmt: str, time_budget: float) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = _build_parser()
     if not args_list:
-        args_list = ["serve"]
+        # What editors run: serve on stdio without paying for argparse.
+        from .server import run_server
+
+        return int(run_server())
+    parser = _build_parser()
     try:
         args = parser.parse_args(args_list)
     except SystemExit as e:

@@ -3,14 +3,22 @@
 No feature logic lives here.  :class:`TiltLanguageServer` owns what the features share
 (settings, the :class:`~tilt_lsp.workspace.TiltWorkspace`, diagnostics kept per source,
 document events) and :func:`create_server` registers the feature modules in order.  Each
-module in ``tilt_lsp/features`` exposes ``register(server)``; the live-update adapter
-(``features/liveupdate.py``) is registered the same way when it exists.
+module named in :data:`FEATURES` exposes ``register(server)``; ``features/language.py``
+registers the requests and imports their implementations on first use.  The live-update
+adapter (``features/liveupdate.py``) is registered the same way when it exists.
+
+Start-up is kept short: nothing heavy is imported before ``initialize`` is answered.  After
+``initialized`` the evaluation process is started and the feature implementations are
+imported on a thread; then the objects alive so far are moved out of the garbage
+collector's sight (``gc.freeze``), as is each newly installed model, so that collections
+stay short while the user types (a full collection of a big model takes tens of ms).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import importlib
 import logging
 import os
@@ -21,6 +29,7 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from .features._lsp import Converter, line_starts, path_of, uri_of
 from .settings import Settings
@@ -37,14 +46,7 @@ SERVER_VERSION = "0.1.0"
 FEATURES: tuple[str, ...] = (
     "documents",
     "diagnostics",
-    "completion",
-    "hover",
-    "signature_help",
-    "definition",
-    "references",
-    "symbols",
-    "code_actions",
-    "semantic_tokens",
+    "language",  # every request-answering feature, each module imported on first use
 )
 #: Registered after the built-in features when the module exists (another issue builds it).
 OPTIONAL_FEATURES: tuple[str, ...] = ("liveupdate",)
@@ -56,17 +58,42 @@ _CURRENT = object()  # set_diagnostics: publish with the document's current vers
 class _Lines:
     __slots__ = ("key", "lines", "starts")
 
-    def __init__(self, key: object, text: str) -> None:
+    def __init__(self, key: object, text: str | None, index: tuple[list[str], list[int]] | None = None) -> None:
         self.key = key
-        self.lines = text.split("\n")
-        self.starts = line_starts(text, self.lines)
+        if index is not None:
+            self.lines, self.starts = index
+        else:
+            self.lines = (text or "").split("\n")
+            self.starts = line_starts(text or "", self.lines)
+
+
+class _Protocol(LanguageServerProtocol):
+    """pygls' protocol, minus a leak.
+
+    pygls 2.1 files the future of every notification whose built-in handler is a generator
+    (didOpen, didChange, didSave, ...) under a fresh id in ``_request_futures`` and never
+    removes it: one future (with its lock and condition) per keystroke.  Done futures are
+    dropped here; requests' futures are removed by pygls itself when answered.
+    """
+
+    def _handle_notification(self, method_name: str, params: Any) -> None:
+        super()._handle_notification(method_name, params)
+        futures: dict[Any, Any] = self._request_futures
+        if len(futures) > 32:
+            for key in [k for k, f in futures.items() if f.done()]:
+                del futures[key]
 
 
 class TiltLanguageServer(LanguageServer):
     """State shared by the feature modules."""
 
     def __init__(self, *, evaluator: Any = None) -> None:
-        super().__init__(SERVER_NAME, SERVER_VERSION, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            SERVER_NAME,
+            SERVER_VERSION,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=_Protocol,
+        )
         self.settings = Settings()
         self.tilt = TiltWorkspace(evaluator=evaluator)
         self._diagnostics: dict[str, dict[str, list[types.Diagnostic]]] = {}
@@ -114,6 +141,9 @@ class TiltLanguageServer(LanguageServer):
         doc = self.workspace.text_documents.get(uri_of(path))
         key: object
         if doc is not None:
+            line_index = getattr(doc, "line_index", None)  # FastTextDocument keeps it up to date
+            if line_index is not None:
+                return _Lines(None, None, line_index())
             key = ("doc", doc.version, id(doc))
             cached = self._lines.get(path)
             if cached is not None and cached.key == key:
@@ -225,6 +255,21 @@ class TiltLanguageServer(LanguageServer):
             except Exception:
                 log.exception("settings listener failed")
 
+    def warm_up(self) -> None:
+        """After ``initialized``: start the evaluation process, import the features' modules."""
+        self.tilt.warm_up()
+        loop = self.loop
+
+        def work() -> None:
+            try:
+                importlib.import_module("tilt_lsp.features.language").warm_up()
+            except Exception:
+                log.exception("warming up failed")
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(_freeze_heap)
+
+        threading.Thread(target=work, name="tilt-lsp-warm-up", daemon=True).start()
+
     def fire(self, listeners: Sequence[DocumentListener], uri: str) -> None:
         p = path_of(uri)
         if p is None:
@@ -296,6 +341,18 @@ class _LspLogHandler(logging.Handler):
 # --------------------------------------------------------------------- factory
 
 
+def _freeze_heap(*_: object) -> None:
+    """Exclude every object alive now from future garbage collections.
+
+    Called once start-up imports are done and after each model is installed: both are large
+    and long-lived, and a full collection would otherwise walk them again and again, pausing
+    the loop (and every thread) each time.  Frozen objects are still freed by reference
+    counting when they are dropped (models hold no reference cycles).
+    """
+    gc.freeze()
+
+
+
 def create_server(*, features: Sequence[str] = FEATURES, evaluator: Any = None) -> TiltLanguageServer:
     """Build a server with the given feature modules registered in order."""
     server = TiltLanguageServer(evaluator=evaluator)
@@ -309,6 +366,7 @@ def create_server(*, features: Sequence[str] = FEATURES, evaluator: Any = None) 
                 raise
             continue
         mod.register(server)
+    server.tilt.on_model(_freeze_heap)
     return server
 
 

@@ -21,6 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from gen_tiltfile import generate  # noqa: E402
 
+import tilt_lsp.tiltfile.evaluate as evaluation  # noqa: E402
 from tilt_lsp.tiltfile.evaluate import evaluate  # noqa: E402
 
 
@@ -51,21 +52,34 @@ def main() -> None:
         model = evaluate(path)
         errors = [x for x in model.diagnostics if x.severity == 1]
         assert not errors, errors[:3]
+        # Installed packages carry byte-compiled modules; make the CLI runs see ours the same way
+        # (some environments set PYTHONDONTWRITEBYTECODE, which would recompile every module each run).
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.dirname(evaluation.__file__)],
+                       check=True, env=env, capture_output=True)
+
+        def cold() -> None:
+            evaluation._PARSE_CACHE.clear()
+            evaluate(path)
+
         rows = [
             ("ast.parse (floor)", timeit(lambda: ast.parse(text), args.runs)),
-            ("evaluate() in process", timeit(lambda: evaluate(path), args.runs)),
+            ("evaluate() cold, in process", timeit(cold, args.runs)),
+            ("evaluate() again, parse cached", timeit(lambda: evaluate(path), args.runs)),
             ("python -c pass (floor)", timeit(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), max(5, args.runs // 2))),
             ("tilt-lsp check (CLI)", timeit(
-                lambda: subprocess.run([sys.executable, "-m", "tilt_lsp", "check", path], check=True, capture_output=True),
+                lambda: subprocess.run([sys.executable, "-m", "tilt_lsp", "check", path], check=True, capture_output=True,
+                                       env=env),
                 max(5, args.runs // 2))),
         ]
         print(f"\ncheck benchmark: {n_lines} lines, {len(model.images)} images, {len(model.resources)} resources\n")
-        print(f"| {'what':<26} | {'p50 ms':>8} | {'p99 ms':>8} | {'x floor':>8} |")
-        print(f"|{'-' * 28}|{'-' * 10}|{'-' * 10}|{'-' * 10}|")
-        floor = {"evaluate() in process": statistics.median(rows[0][1]), "tilt-lsp check (CLI)": statistics.median(rows[2][1])}
+        print(f"| {'what':<34} | {'p50 ms':>8} | {'p99 ms':>8} | {'x floor':>8} |")
+        print(f"|{'-' * 36}|{'-' * 10}|{'-' * 10}|{'-' * 10}|")
+        floor = {"evaluate() cold, in process": statistics.median(rows[0][1]),
+                 "tilt-lsp check (CLI)": statistics.median(rows[3][1])}
         for name, xs in rows:
             ratio = f"{statistics.median(xs) / floor[name]:.1f}x" if name in floor else "-"
-            print(f"| {name:<26} | {pct(xs, 50):>8.1f} | {pct(xs, 99):>8.1f} | {ratio:>8} |")
+            print(f"| {name:<34} | {pct(xs, 50):>8.1f} | {pct(xs, 99):>8.1f} | {ratio:>8} |")
         print("\ntarget: tilt-lsp check < 300 ms on a 5,000-line Tiltfile")
 
 

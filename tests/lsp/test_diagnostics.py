@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest_lsp
@@ -163,3 +164,61 @@ async def test_saving_a_loaded_file_republishes_it(verbose: LanguageClient, proj
     _save(verbose, lib)  # not open in the editor: saved by another tool, reported by the client
     diags = await diagnostics(verbose, lib.as_uri(), lambda ds: any(d.code == "TL201" for d in ds))
     assert any("undefined_thing" in d.message for d in diags)
+
+
+# ------------------------------------------------------------- static diagnostics first
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-m", "tilt_lsp"],
+        # Every root counts as slow to evaluate: an edit publishes static diagnostics first.
+        server_env={**ENV, "TILT_LSP_STATIC_FIRST_MS": "0"},
+    ),
+)
+async def static_first(lsp_client: LanguageClient, project: Path) -> object:
+    accept_registrations(lsp_client)
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            root_uri=project.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="proj")],
+            initialization_options={"settings": {"diagnostics": {"debounceMs": 50}, "trace": "verbose"}},
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+class _History(dict[str, Sequence[types.Diagnostic]]):
+    """client.diagnostics that also remembers every publish, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.publishes: list[tuple[str, list[str]]] = []
+
+    def __setitem__(self, uri: str, diags: Sequence[types.Diagnostic]) -> None:
+        self.publishes.append((uri, sorted(str(d.code) for d in diags)))
+        super().__setitem__(uri, diags)
+
+
+async def test_static_diagnostics_come_first_and_keep_the_models(static_first: LanguageClient, project: Path) -> None:
+    client = static_first
+    history = client.diagnostics = _History()
+    text = "k8s_yaml('deploy/missing.yaml')\n"
+    uri = open_doc(client, project / "Tiltfile", text)
+    await diagnostics(client, uri, lambda ds: any(d.code == "TL501" for d in ds))
+    path = project / "Tiltfile"
+    change_doc(client, uri, 2, text + "undefined_thing\n")
+
+    def logged(kind: str) -> bool:
+        return any(f"{kind} diagnostics of {path} (version 2)" in m.message for m in client.log_messages)
+
+    await wait_for(lambda: logged("static") and logged("model"))
+    order = [m.message for m in client.log_messages if "(version 2)" in m.message]
+    assert order[0].startswith("static diagnostics") and order[-1].startswith("model diagnostics")
+    # Both publishes of version 2 (static first, then the model's) have the undefined name, and
+    # the model's evaluation-time warning was kept while only the static pass had run.
+    await wait_for(lambda: len([c for u, c in history.publishes if u == uri and "TL201" in c]) >= 2)
+    with_name = [codes for u, codes in history.publishes if u == uri and "TL201" in codes]
+    assert with_name[0] == ["TL201", "TL501"] and with_name[-1] == ["TL201", "TL501"]

@@ -170,15 +170,19 @@ async def test_failing_run_publishes_a_diagnostic_cleared_by_the_next_success(
     assert diag.severity == types.DiagnosticSeverity.Error
     assert diag.range.start == types.Position(line=2, character=4)  # the run(...) step
     assert "exit code 4" in diag.message and "not ok yet" in diag.message
-    errors = [m for m in client.messages if m.type == types.MessageType.Error and REPO in m.message]
-    assert len(errors) == 1
+    # The pop-up is sent right after the diagnostic: wait for it rather than race it.
+    def errors() -> list[Any]:
+        return [m for m in client.messages if m.type == types.MessageType.Error and REPO in m.message]
+
+    await wait_for(lambda: len(errors()) >= 1, TIMEOUT)
+    assert len(errors()) == 1
 
     # The same failure again: still one message.
     (project / "src" / "ok").write_text("still no")
     save(client, project / "src" / "ok")
     await wait_for(lambda: len(terminals(events)) >= 2, TIMEOUT)
     assert terminals(events)[-1]["phase"] == "failed"
-    assert len([m for m in client.messages if m.type == types.MessageType.Error and REPO in m.message]) == 1
+    assert len(errors()) == 1
     assert any("not ok yet" in m.message for m in client.log_messages if m.type == types.MessageType.Log)
 
     (project / "src" / "ok").write_text("yes")

@@ -73,6 +73,8 @@ def test_set_diagnostics_publishes_union_of_sources() -> None:
     server.set_diagnostics("file:///x/Tiltfile", "model", [a])
     server.set_diagnostics("file:///x/Tiltfile", "liveupdate", [b])
     assert [d.message for d in sent[-1].diagnostics] == ["container is gone", "model problem"]
+    server.set_diagnostics("file:///x/Tiltfile", "model", [a], version=7)
+    assert sent[-1].version == 7  # the version the diagnostics were computed from
     server.set_diagnostics("file:///x/Tiltfile", "model", [])
     assert [d.message for d in sent[-1].diagnostics] == ["container is gone"]
     assert server.diagnostics_of("file:///x/Tiltfile", "liveupdate") == [b]
@@ -244,3 +246,122 @@ def test_dockerfile_workdir() -> None:
     assert dockerfile_workdir("FROM a\nRUN x\n", None) is None
     assert dockerfile_workdir("FROM a\nWORKDIR $HOME\n", None) is None
     assert dockerfile_workdir("FROM a AS x\nWORKDIR /x\nFROM b\nWORKDIR /y\n", "x") == "/x"
+
+
+# ------------------------------------------------------------------ documents
+
+
+def test_fast_document_matches_pygls_on_random_edits() -> None:
+    import random
+
+    from pygls.workspace import TextDocument
+
+    from tilt_lsp.features.documents import FastTextDocument
+
+    def units(line: str, col: int) -> int:  # code points -> UTF-16 code units
+        return len(line[:col].encode("utf-16-le")) // 2
+
+    rng = random.Random(7)
+    text = "docker_build('a', '.')\nk8s_yaml('x.yaml')\n\nfor i in range(3):\n    print('é😀', i)\n"
+    fast = FastTextDocument("file:///t/Tiltfile", text)
+    slow = TextDocument("file:///t/Tiltfile", text)
+    pieces = ["", "x", "\n", "ab\ncd", "😀", "é", "    ", "\n\n"]
+    for _ in range(400):
+        lines = slow.source.split("\n")
+        sl = rng.randrange(len(lines))
+        el = min(len(lines) - 1, sl + rng.choice([0, 0, 1, 2]))
+        sc = rng.randrange(len(lines[sl]) + 1)
+        ec = rng.randrange(len(lines[el]) + 1)
+        if (el, ec) < (sl, sc):
+            el, ec = sl, sc
+        change = types.TextDocumentContentChangePartial(
+            range=types.Range(
+                start=types.Position(line=sl, character=units(lines[sl], sc)),
+                end=types.Position(line=el, character=units(lines[el], ec)),
+            ),
+            text=rng.choice(pieces),
+        )
+        fast.apply_change(change)
+        slow.apply_change(change)
+        assert fast.source == slow.source
+        got_lines, got_starts = fast.line_index()
+        assert got_lines == fast.source.split("\n") and got_starts == line_starts(fast.source)
+    assert fast.edits == 400 and len(fast.edit_log) == FastTextDocument.EDIT_LOG_SIZE
+    # Past the end (clients do this when appending): the text goes at the end.
+    end = types.Position(line=10_000, character=0)
+    fast.apply_change(types.TextDocumentContentChangePartial(range=types.Range(start=end, end=end), text="tail"))
+    assert fast.source.endswith("tail") and fast.line_index()[0] == fast.source.split("\n")
+
+
+def test_symbols_follow_edits_incrementally() -> None:
+    import random
+
+    from tilt_lsp.features._cursor import rescan_symbols
+    from tilt_lsp.features.documents import FastTextDocument
+
+    rng = random.Random(11)
+    base = "load('./lib.star', 'a',\n     b='c')\nX = 1\ndef f(p,\n      q=2):\n    y = p\nfor i in []:\n    pass\n"
+    doc = FastTextDocument("file:///t/Tiltfile", base * 5)
+    pieces = ["", "Z = 3\n", "def g(r,\n s):\n", "\n", "x", "load('m', 'n')\n", "    ", "A, B = 1, 2\n", ")", "("]
+    lines, starts = doc.line_index()
+    syms = scan_symbols(doc.source, starts, lines)
+    seen = doc.edits
+    for step in range(300):
+        lines = doc.source.split("\n")
+        sl = rng.randrange(len(lines))
+        el = min(len(lines) - 1, sl + rng.choice([0, 0, 1, 3]))
+        sc = rng.randrange(len(lines[sl]) + 1)
+        ec = rng.randrange(len(lines[el]) + 1)
+        if (el, ec) < (sl, sc):
+            el, ec = sl, sc
+        doc.apply_change(
+            types.TextDocumentContentChangePartial(
+                range=types.Range(start=types.Position(line=sl, character=sc), end=types.Position(line=el, character=ec)),
+                text=rng.choice(pieces),
+            )
+        )
+        if step % 3:  # several edits between two requests, sometimes
+            continue
+        lines, starts = doc.line_index()
+        log = [e[1:] for e in doc.edit_log if e[0] > seen]
+        seen = doc.edits
+        syms = rescan_symbols(syms, log, doc.source, starts, lines)
+        assert list(syms.entries) == list(scan_symbols(doc.source, starts, lines).entries)
+
+
+def test_notifications_do_not_pile_up_futures() -> None:
+    from pygls.workspace import Workspace
+
+    from tilt_lsp.server import create_server
+
+    server = create_server()
+    server.protocol._workspace = Workspace(None, types.TextDocumentSyncKind.Incremental)
+    for i in range(200):
+        server.protocol._handle_notification(
+            types.TEXT_DOCUMENT_DID_OPEN,
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(uri=f"file:///p/{i}/Tiltfile", language_id="tiltfile", version=1, text="")
+            ),
+        )
+    assert len(server.workspace.text_documents) == 200
+    assert len(server.protocol._request_futures) <= 33
+
+
+def test_nothing_heavy_is_imported_before_initialize() -> None:
+    import subprocess
+    import sys
+
+    heavy = [
+        "argparse", "concurrent.futures.process", "docker", "jedi", "multiprocessing", "yaml",
+        "tilt_lsp.tiltfile.catalog", "tilt_lsp.tiltfile.evaluate", "tilt_lsp.tiltfile.interp",
+        "tilt_lsp.features._cursor", "tilt_lsp.features._names", "tilt_lsp.features.completion",
+    ]
+    code = (
+        "import sys\n"
+        "import tilt_lsp.cli\n"
+        "from tilt_lsp.server import create_server\n"
+        "create_server()\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

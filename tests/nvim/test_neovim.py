@@ -70,3 +70,8 @@ def test_readme_snippet_in_headless_neovim(tmp_path: Path) -> None:
     assert "docker_build" in result["completion"]
     assert "docker_build(ref: str" in result["hover"]
     assert result["definition"] == (project / "lib" / "helpers.star").as_uri()
+
+
+def test_readme_shows_the_tested_snippet_verbatim() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert "```lua\n" + SNIPPET.read_text().rstrip("\n") + "\n```" in readme

@@ -416,6 +416,10 @@ class FileSymbols:
         self._g = g
         self._f = f
 
+    @property
+    def entries(self) -> Sequence[tuple[int, _RawEntry]]:
+        return self._entries
+
     @staticmethod
     def _make(line: int, e: _RawEntry) -> Symbol:
         return Symbol(e[0], e[1], line, e[2], e[3], e[4], e[5])
@@ -522,18 +526,80 @@ def _raw_for(text: str, starts: Sequence[int], lines: Sequence[str], line: int) 
     return raw
 
 
-def scan_symbols(text: str, starts: Sequence[int], lines: Sequence[str]) -> FileSymbols:
-    """Top-level names bound in a file (lines starting in column 0), found without parsing."""
+def _scan_entries(
+    text: str, starts: Sequence[int], lines: Sequence[str], first: int, end: int
+) -> list[tuple[int, _RawEntry]]:
+    """What the top-level statements starting on lines first..end-1 bind."""
     entries: list[tuple[int, _RawEntry]] = []
     memo = _LINE_MEMO
-    for i, ln in enumerate(lines):
+    for i in range(first, end):
+        ln = lines[i]
         if ln and (ln[0].isalpha() or ln[0] == "_"):
             raw = memo.get(ln)
             if raw is None:
                 raw = _raw_for(text, starts, lines, i)
             for e in raw:
                 entries.append((i, e))
-    return FileSymbols(entries)
+    return entries
+
+
+def scan_symbols(text: str, starts: Sequence[int], lines: Sequence[str]) -> FileSymbols:
+    """Top-level names bound in a file (lines starting in column 0), found without parsing."""
+    return FileSymbols(_scan_entries(text, starts, lines, 0, len(lines)))
+
+
+#: A statement that binds names may span this many lines (``def f(a,\n b):``, multi-line
+#: ``load(...)``): an edit rescans from this many lines above it.
+_SPAN_LINES = 24
+
+
+def rescan_symbols(
+    previous: FileSymbols,
+    edits: Sequence[tuple[int, int, int]],
+    text: str,
+    starts: Sequence[int],
+    lines: Sequence[str],
+) -> FileSymbols:
+    """:func:`scan_symbols` of the edited text, from the symbols before the edits.
+
+    ``edits``: in order, ``(first line, last line before the edit, number of lines that
+    replaced first..last)``.  Lines outside the edits keep their entries (shifted); the edited
+    lines, and the lines just above them whose statements may reach into them, are scanned.
+    """
+    entries = list(previous.entries)
+    dirty: list[tuple[int, int]] = []  # [start, end) line ranges in the current numbering
+    for first, last_old, count in edits:
+        delta = count - (last_old - first + 1)
+        entries = [x for x in entries if x[0] < first] + [(i + delta, e) for i, e in entries if i > last_old]
+        moved: list[tuple[int, int]] = []
+        for a, b in dirty:
+            if b <= first:
+                moved.append((a, b))
+            elif a > last_old:
+                moved.append((a + delta, b + delta))
+            else:
+                moved.append((min(a, first), max(first + count, b + delta if b - 1 > last_old else 0)))
+        moved.append((first, first + count))
+        dirty = moved
+    n = len(lines)
+    spans = sorted((max(0, a - _SPAN_LINES), min(n, b)) for a, b in dirty)
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        elif a < b:
+            merged.append((a, b))
+    out: list[tuple[int, _RawEntry]] = []
+    k = 0
+    for a, b in merged:
+        while k < len(entries) and entries[k][0] < a:
+            out.append(entries[k])
+            k += 1
+        while k < len(entries) and entries[k][0] < b:
+            k += 1  # rescanned below
+        out.extend(_scan_entries(text, starts, lines, a, b))
+    out.extend(entries[k:])
+    return FileSymbols(out)
 
 
 def scan_lines(text: str, starts: Sequence[int], lines: Sequence[str], first: int, last: int) -> list[Symbol]:
@@ -605,6 +671,7 @@ __all__ = [
     "Token",
     "analyze",
     "local_symbols",
+    "rescan_symbols",
     "scan_lines",
     "scan_symbols",
     "string_parts",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from ..server import TiltLanguageServer
 
 _SYMBOL_CACHE: dict[str, tuple[object, _cursor.FileSymbols]] = {}
+# path -> (document, its edit number, symbols then): updated per edit for open documents
+_EDITED_SYMBOLS: dict[str, tuple[object, int, _cursor.FileSymbols]] = {}
+# Above this many edits since the last scan, scan the whole document again.
+_MAX_INCREMENTAL_EDITS = 32
 
 
 @dataclass
@@ -27,6 +31,7 @@ class DocView:
     lines: list[str]
     starts: list[int]
     version: int | None
+    document: Any = None  # pygls' document when the file is open (a FastTextDocument)
 
     @staticmethod
     def of(server: TiltLanguageServer, uri: str) -> DocView | None:
@@ -42,7 +47,7 @@ class DocView:
         else:
             text = doc.source
             version = doc.version
-        return DocView(server, uri, path, text, server.lines_of(path), server.line_starts_of(path), version)
+        return DocView(server, uri, path, text, server.lines_of(path), server.line_starts_of(path), version, doc)
 
     @property
     def dir(self) -> str:
@@ -62,6 +67,10 @@ class DocView:
         return _cursor.analyze(self.text, self.starts, self.lines, line, col, full=full)
 
     def symbols(self) -> _cursor.FileSymbols:
+        doc = self.document
+        edits: int | None = getattr(doc, "edits", None)
+        if edits is not None:
+            return self._edited_symbols(doc, edits)
         key = (self.version, len(self.text), hash(self.text) if self.version is None else 0)
         cached = _SYMBOL_CACHE.get(self.path)
         if cached is not None and cached[0] == key:
@@ -70,6 +79,28 @@ class DocView:
         if len(_SYMBOL_CACHE) > 64:
             _SYMBOL_CACHE.clear()
         _SYMBOL_CACHE[self.path] = (key, syms)
+        return syms
+
+    def _edited_symbols(self, doc: Any, edits: int) -> _cursor.FileSymbols:
+        """Symbols of an open document, rescanning only the lines edited since the last call."""
+        cached = _EDITED_SYMBOLS.get(self.path)
+        syms: _cursor.FileSymbols | None = None
+        if cached is not None and cached[0] is doc:
+            if cached[1] == edits:
+                return cached[2]
+            log = [e for e in self.document.edit_log if e[0] > cached[1]]
+            if (
+                log
+                and log[0][0] == cached[1] + 1
+                and len(log) <= _MAX_INCREMENTAL_EDITS
+                and all(e[2] < 1 << 39 for e in log)
+            ):
+                syms = _cursor.rescan_symbols(cached[2], [e[1:] for e in log], self.text, self.starts, self.lines)
+        if syms is None:
+            syms = _cursor.scan_symbols(self.text, self.starts, self.lines)
+        if len(_EDITED_SYMBOLS) > 64:
+            _EDITED_SYMBOLS.clear()
+        _EDITED_SYMBOLS[self.path] = (doc, edits, syms)
         return syms
 
     def local_symbols(self, line: int) -> list[_cursor.Symbol]:

@@ -14,13 +14,14 @@ import itertools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from lsprotocol import types
 from pygls import uris
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
-from ..tiltfile import model as m
+if TYPE_CHECKING:
+    from ..tiltfile import model as m
 
 log = logging.getLogger("tilt_lsp.features")
 
@@ -128,9 +129,10 @@ def line_starts(text: str, lines: Sequence[str] | None = None) -> list[int]:
     return list(itertools.accumulate((len(ln) + 1 for ln in lines[:-1]), initial=0))
 
 
-SEVERITY = {
-    m.Severity.ERROR: types.DiagnosticSeverity.Error,
-    m.Severity.WARNING: types.DiagnosticSeverity.Warning,
-    m.Severity.INFORMATION: types.DiagnosticSeverity.Information,
-    m.Severity.HINT: types.DiagnosticSeverity.Hint,
+#: Model severity (``tilt_lsp.tiltfile.model.Severity``, an IntEnum 1..4) -> LSP severity.
+SEVERITY: dict[int, types.DiagnosticSeverity] = {
+    1: types.DiagnosticSeverity.Error,
+    2: types.DiagnosticSeverity.Warning,
+    3: types.DiagnosticSeverity.Information,
+    4: types.DiagnosticSeverity.Hint,
 }

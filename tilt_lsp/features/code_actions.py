@@ -24,7 +24,7 @@ from lsprotocol import types
 from ..tiltfile import model as m
 from . import _names
 from ._doc import DocView
-from ._lsp import safe, uri_of
+from ._lsp import uri_of
 
 if TYPE_CHECKING:
     from ..server import TiltLanguageServer
@@ -335,13 +335,3 @@ def code_actions(server: TiltLanguageServer, params: types.CodeActionParams) -> 
             continue
         out.extend(fixer.fixes(d))
     return out
-
-
-def register(server: TiltLanguageServer) -> None:
-    @server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
-    )
-    @safe(lambda: None)
-    def actions(params: types.CodeActionParams) -> list[types.CodeAction] | None:
-        return code_actions(server, params) or None

@@ -19,12 +19,10 @@ from ..tiltfile import model as m
 from . import _knowledge as K
 from ._cursor import Context, Frame, string_parts
 from ._doc import DocView, follow_load, model_definition
-from ._lsp import safe
 
 if TYPE_CHECKING:
     from ..server import TiltLanguageServer
 
-TRIGGERS = [".", "(", ",", "'", '"', "/", "=", "["]
 # Above this many items documentation is left to completionItem/resolve.
 _INLINE_DOCS_MAX = 40
 # At most this many items are sent; the list is then marked incomplete so that the client
@@ -104,7 +102,12 @@ def _builtin_items() -> tuple[types.CompletionItem, ...]:
     return tuple(items)
 
 
-def _resolve_docs(item: types.CompletionItem, snippets: bool) -> types.CompletionItem:
+def warm_up() -> None:
+    """Load the catalog and build the builtin items (done on a thread after ``initialized``)."""
+    _builtin_items()
+
+
+def resolve_docs(item: types.CompletionItem, snippets: bool) -> types.CompletionItem:
     data = item.data if isinstance(item.data, dict) else _as_dict(item.data)
     if not data:
         return item
@@ -130,7 +133,19 @@ def _as_dict(data: Any) -> dict[str, Any]:
     return dict(as_dict()) if as_dict is not None else {}
 
 
+_SNIPPET_ITEMS: dict[tuple[str, bool], types.CompletionItem] = {}
+
+
 def _with_insert(item: types.CompletionItem, snippets: bool) -> types.CompletionItem:
+    """The builtin ``item`` with its snippet (made once per builtin item: they never change)."""
+    key = (item.label, snippets)
+    hit = _SNIPPET_ITEMS.get(key)
+    if hit is None:
+        hit = _SNIPPET_ITEMS[key] = _make_with_insert(item, snippets)
+    return hit
+
+
+def _make_with_insert(item: types.CompletionItem, snippets: bool) -> types.CompletionItem:
     data = item.data if isinstance(item.data, dict) else {}
     qn = data.get("builtin") if data else None
     if qn is None:
@@ -158,6 +173,8 @@ def _with_insert(item: types.CompletionItem, snippets: bool) -> types.Completion
 class Completer:
     def __init__(self, server: TiltLanguageServer) -> None:
         self.server = server
+        self._items: dict[tuple[object, ...], types.CompletionItem] = {}
+        self._items_models: tuple[int, ...] = ()
 
     def snippets(self) -> bool:
         caps = self.server.client_capabilities.text_document
@@ -185,7 +202,7 @@ class Completer:
             items = items[:_MAX_ITEMS]
         if len(items) <= _INLINE_DOCS_MAX:
             snippets = self.snippets()
-            items = [_resolve_docs(i, snippets) if i.documentation is None else i for i in items]
+            items = [resolve_docs(i, snippets) if i.documentation is None else i for i in items]
         return types.CompletionList(is_incomplete=incomplete, items=items)
 
     # ----------------------------------------------------------- identifiers
@@ -218,6 +235,12 @@ class Completer:
             detail = "parameter" if s.kind == "parameter" else ("local " + s.kind)
             out[s.name] = types.CompletionItem(label=s.name, kind=kind, detail=detail, sort_text="0" + s.name)
         syms = doc.symbols()
+        # Items depend on the symbol and the models, not on where the symbol is: reuse them
+        # while the models stay the same (they are never changed once made).
+        models_key = tuple(id(mm) for mm in models)
+        if self._items_models != models_key or len(self._items) > 20_000:
+            self._items.clear()
+            self._items_models = models_key
         for name in syms.names():
             if len(out) > _MAX_ITEMS:
                 break
@@ -227,6 +250,11 @@ class Completer:
             if got is None:
                 continue
             s = got
+            key = (doc.path, name, s.kind, s.params, s.module, s.exported)
+            cached = self._items.get(key)
+            if cached is not None:
+                out[name] = cached
+                continue
             item = types.CompletionItem(label=name, kind=Kind.Variable, sort_text="1" + name)
             if s.kind == "function":
                 item.kind = Kind.Function
@@ -250,7 +278,7 @@ class Completer:
                     item.detail = d.value_repr if len(d.value_repr) < 80 else d.value_repr[:77] + "..."
                 if d.docstring:
                     item.documentation = _md(d.docstring)
-            out[name] = item
+            out[name] = self._items[key] = item
         return out
 
     def _keywords(self, doc: DocView, call: Frame) -> list[types.CompletionItem]:
@@ -447,7 +475,12 @@ class Completer:
     def _values(self, doc: DocView, ctx: Context, names: Iterable[str], kind: Kind, what: str) -> list[types.CompletionItem]:
         rng = self._string_edit_range(doc, ctx, whole_body=True)
         out = []
-        for i, n in enumerate(names):
+        names = list(names)
+        if len(names) > _MAX_ITEMS and ctx.string_prefix:
+            # Many values (big Tiltfiles): send those that match what is typed; the list is
+            # then incomplete and the client asks again as the user types.
+            names = [n for n in names if _fuzzy(ctx.string_prefix, n)]
+        for i, n in enumerate(names[: _MAX_ITEMS + 1]):
             item = types.CompletionItem(label=n, kind=kind, detail=what, sort_text=f"{i:04d}")
             if rng is not None:
                 item.text_edit = types.TextEdit(range=rng, new_text=n)
@@ -551,22 +584,3 @@ def _ext_dirs(folder: str) -> set[str]:
         return {e.name for e in os.scandir(folder) if e.is_dir() and os.path.isfile(os.path.join(e.path, "Tiltfile"))}
     except OSError:
         return set()
-
-
-def register(server: TiltLanguageServer) -> None:
-    completer = Completer(server)
-
-    @server.feature(
-        types.TEXT_DOCUMENT_COMPLETION,
-        types.CompletionOptions(trigger_characters=TRIGGERS, resolve_provider=True),
-    )
-    @safe(lambda: None)
-    def completion(params: types.CompletionParams) -> types.CompletionList | None:
-        return completer.complete(params)
-
-    @server.feature(types.COMPLETION_ITEM_RESOLVE)
-    @safe(lambda: None)
-    def resolve(item: types.CompletionItem) -> types.CompletionItem:
-        if item.documentation is None:
-            _resolve_docs(item, completer.snippets())
-        return item

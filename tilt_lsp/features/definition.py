@@ -13,7 +13,7 @@ from ..tiltfile import model as m
 from . import _knowledge as K
 from ._doc import DocView
 from ._graph import Graph
-from ._lsp import safe, uri_of
+from ._lsp import uri_of
 
 if TYPE_CHECKING:
     from ..server import TiltLanguageServer
@@ -72,10 +72,3 @@ def _is_image(models: list[m.TiltfileModel], value: str) -> bool:
     if not value or " " in value:
         return False
     return any(img.ref == value or m.image_name(img.ref) == m.image_name(value) for mm in models for img in mm.images)
-
-
-def register(server: TiltLanguageServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
-    @safe(lambda: None)
-    def definition(params: types.DefinitionParams) -> list[types.Location] | None:
-        return definitions(server, params.text_document.uri, params.position) or None

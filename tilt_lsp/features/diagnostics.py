@@ -19,22 +19,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from ..tiltfile import model as m
 from ..workspace import is_tiltfile_name
 from ._lsp import SEVERITY, uri_of
 
 if TYPE_CHECKING:
     from ..server import TiltLanguageServer
+    from ..tiltfile import model as m
 
 log = logging.getLogger(__name__)
 
 SOURCE = "model"
-#: Roots whose last evaluation took this long get the edited file's static diagnostics first.
-STATIC_FIRST_AFTER_S = 0.15
+#: Roots whose last evaluation took this long get the edited file's static diagnostics first
+#: (``TILT_LSP_STATIC_FIRST_MS`` overrides it: the tests use 0 to make every root "slow").
+STATIC_FIRST_AFTER_S = float(os.environ.get("TILT_LSP_STATIC_FIRST_MS", "150")) / 1000
 #: Codes of problems found without evaluating (syntax and dialect, names and call signatures).
 STATIC_FAMILIES = ("TL1", "TL2")
 LSP_SOURCE = "tilt"
@@ -142,7 +144,11 @@ class DiagnosticsFeature:
             self._skip(path)
         for root in roots:
             overlays = self.server.overlays()
-            if path in overlays and self.server.tilt.last_duration(root) >= STATIC_FIRST_AFTER_S:
+            if (
+                path in overlays
+                and self.server.tilt.model(root) is not None
+                and self.server.tilt.last_duration(root) >= STATIC_FIRST_AFTER_S
+            ):
                 # A slow root: syntax and name errors of the edited file first, the model's later.
                 self.server.run_task(self.publish_static(root, path, overlays[path].version), f"static diagnostics for {path}")
             await self.server.tilt.evaluate(root, overlays)
@@ -168,6 +174,7 @@ class DiagnosticsFeature:
             log.exception("converting diagnostics for %s failed", path)
             return
         self.static_publishes += 1
+        log.debug("static diagnostics of %s (version %s): %d, before the model's", path, version, len(static))
         self.server.set_diagnostics(uri_of(path), SOURCE, lsp, version=version)
 
     # -------------------------------------------------------------- publishing
@@ -210,6 +217,7 @@ class DiagnosticsFeature:
                     # coming: do not bring back the older text's diagnostics meanwhile.
                     continue
                 self._model_versions[p] = version
+                log.debug("model diagnostics of %s (version %s): %d", p, version, len(lsp))
                 self.server.set_diagnostics(uri_of(p), SOURCE, lsp, version=version)
             else:
                 self.server.set_diagnostics(uri_of(p), SOURCE, lsp)

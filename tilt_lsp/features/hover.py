@@ -12,7 +12,6 @@ from ..tiltfile import model as m
 from . import _knowledge as K
 from ._cursor import Context, Token, string_value
 from ._doc import DocView, follow_load, model_definition
-from ._lsp import safe
 
 if TYPE_CHECKING:
     from ..server import TiltLanguageServer
@@ -214,12 +213,3 @@ class Hoverer:
             state = "directory" if os.path.isdir(path) else "file" if os.path.exists(path) else "does not exist"
             return f"`{path}` ({state})"
         return None
-
-
-def register(server: TiltLanguageServer) -> None:
-    hoverer = Hoverer(server)
-
-    @server.feature(types.TEXT_DOCUMENT_HOVER)
-    @safe(lambda: None)
-    def hover(params: types.HoverParams) -> types.Hover | None:
-        return hoverer.hover(params)

@@ -13,7 +13,7 @@ from . import _names
 from ._cursor import KEYWORDS
 from ._doc import DocView
 from ._graph import Graph, Site
-from ._lsp import safe, uri_of
+from ._lsp import uri_of
 
 if TYPE_CHECKING:
     from ..server import TiltLanguageServer
@@ -84,27 +84,3 @@ def rename(server: TiltLanguageServer, params: types.RenameParams) -> types.Work
             types.TextEdit(range=conv.span(o.line, o.col, o.line, o.end), new_text=new)
         )
     return types.WorkspaceEdit(changes=changes)
-
-
-def register(server: TiltLanguageServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
-    @safe(lambda: None)
-    def refs(params: types.ReferenceParams) -> list[types.Location] | None:
-        return references(server, params) or None
-
-    @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
-    @safe(lambda: None)
-    def prep(params: types.PrepareRenameParams) -> types.PrepareRenamePlaceholder | None:
-        return prepare_rename(server, params)
-
-    @server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))
-    def do_rename(params: types.RenameParams) -> types.WorkspaceEdit | None:
-        try:
-            return rename(server, params)
-        except JsonRpcInvalidParams:
-            raise
-        except Exception:
-            import logging
-
-            logging.getLogger(__name__).exception("rename failed")
-            return None

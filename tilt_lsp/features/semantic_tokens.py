@@ -17,13 +17,11 @@ from ..tiltfile import model as m
 from . import _knowledge as K
 from . import _names
 from ._doc import DocView
-from ._lsp import safe
+from .language import TOKEN_MODIFIERS, TOKEN_TYPES
 
 if TYPE_CHECKING:
     from ..server import TiltLanguageServer
 
-TOKEN_TYPES = ["namespace", "function", "parameter", "variable", "string"]
-TOKEN_MODIFIERS = ["defaultLibrary", "declaration", "readonly", "path", "imageRef"]
 LEGEND = types.SemanticTokensLegend(token_types=TOKEN_TYPES, token_modifiers=TOKEN_MODIFIERS)
 
 _T = {name: i for i, name in enumerate(TOKEN_TYPES)}
@@ -132,11 +130,8 @@ def encode(doc: DocView, toks: list[tuple[int, int, int, int, int]]) -> list[int
     return data
 
 
-def register(server: TiltLanguageServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, LEGEND)
-    @safe(lambda: None)
-    def full(params: types.SemanticTokensParams) -> types.SemanticTokens | None:
-        doc = DocView.of(server, params.text_document.uri)
-        if doc is None:
-            return None
-        return types.SemanticTokens(data=encode(doc, tokens_for(doc)))
+def semantic_tokens(server: TiltLanguageServer, uri: str) -> types.SemanticTokens | None:
+    doc = DocView.of(server, uri)
+    if doc is None:
+        return None
+    return types.SemanticTokens(data=encode(doc, tokens_for(doc)))

@@ -11,7 +11,6 @@ from ..tiltfile import catalog
 from . import _knowledge as K
 from ._cursor import Frame
 from ._doc import DocView, follow_load, model_definition
-from ._lsp import safe
 
 if TYPE_CHECKING:
     from ..server import TiltLanguageServer
@@ -198,15 +197,3 @@ class SignatureHelper:
             active_signature=0,
             active_parameter=active if active is not None else len(sig.params),
         )
-
-
-def register(server: TiltLanguageServer) -> None:
-    helper = SignatureHelper(server)
-
-    @server.feature(
-        types.TEXT_DOCUMENT_SIGNATURE_HELP,
-        types.SignatureHelpOptions(trigger_characters=["(", ","], retrigger_characters=["=", " "]),
-    )
-    @safe(lambda: None)
-    def signature_help(params: types.SignatureHelpParams) -> types.SignatureHelp | None:
-        return helper.help(params)

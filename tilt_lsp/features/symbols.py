@@ -10,7 +10,7 @@ from lsprotocol import types
 from ..tiltfile import model as m
 from . import _names
 from ._doc import DocView
-from ._lsp import Converter, safe, uri_of
+from ._lsp import Converter, uri_of
 
 if TYPE_CHECKING:
     from ..server import TiltLanguageServer
@@ -181,15 +181,3 @@ def workspace_symbols(server: TiltLanguageServer, query: str) -> list[types.Symb
                     )
                 )
     return out
-
-
-def register(server: TiltLanguageServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    @safe(lambda: None)
-    def doc_symbols(params: types.DocumentSymbolParams) -> list[types.DocumentSymbol] | None:
-        return document_symbols(server, params.text_document.uri)
-
-    @server.feature(types.WORKSPACE_SYMBOL)
-    @safe(lambda: None)
-    def ws_symbols(params: types.WorkspaceSymbolParams) -> list[types.SymbolInformation] | None:
-        return workspace_symbols(server, params.query)
