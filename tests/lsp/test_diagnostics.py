@@ -37,7 +37,7 @@ async def test_change_is_debounced_and_published(client: LanguageClient, project
     diags = await diagnostics(client, uri, lambda ds: any(d.code == "TL201" for d in ds))
     d = next(d for d in diags if d.code == "TL201")
     assert "did you mean k8s_yaml" in d.message
-    assert d.source == "tilt"
+    assert d.source == "tilt-lsp"
     assert d.range.start.line == text.count("\n") - 1
     # Fix it with an incremental edit: the error goes away.
     edit_doc(client, uri, 3, d.range.start.line, 8, d.range.start.line, 9, "")

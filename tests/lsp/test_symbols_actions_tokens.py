@@ -144,7 +144,7 @@ async def test_fix_did_you_mean_uses_diagnostic_data(client: LanguageClient, pro
     # The suggestion comes from data, not from the message: a client may show (and send back)
     # a message of its own, and the data decides.
     sent = types.Diagnostic(
-        range=published.range, message="unknown name", code="TL201", source="tilt", data={"replace": "k8s_custom_deploy"}
+        range=published.range, message="unknown name", code="TL201", source="tilt-lsp", data={"replace": "k8s_custom_deploy"}
     )
     result = await client.text_document_code_action_async(
         types.CodeActionParams(
@@ -154,7 +154,7 @@ async def test_fix_did_you_mean_uses_diagnostic_data(client: LanguageClient, pro
     actions = [a for a in result or [] if isinstance(a, types.CodeAction)]
     assert [a.title for a in actions] == ["Change to 'k8s_custom_deploy'"]
     # Without data, the message's hint is the fallback.
-    legacy = types.Diagnostic(range=published.range, message=published.message, code="TL201", source="tilt")
+    legacy = types.Diagnostic(range=published.range, message=published.message, code="TL201", source="tilt-lsp")
     result = await client.text_document_code_action_async(
         types.CodeActionParams(
             text_document=_id(uri), range=legacy.range, context=types.CodeActionContext(diagnostics=[legacy])

@@ -68,7 +68,7 @@ def test_set_diagnostics_publishes_union_of_sources() -> None:
     sent: list[types.PublishDiagnosticsParams] = []
     server.text_document_publish_diagnostics = sent.append  # type: ignore[method-assign]
     rng = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=1))
-    a = types.Diagnostic(range=rng, message="model problem", source="tilt")
+    a = types.Diagnostic(range=rng, message="model problem", source="tilt-lsp")
     b = types.Diagnostic(range=rng, message="container is gone", source="tilt-liveupdate")
     server.set_diagnostics("file:///x/Tiltfile", "model", [a])
     server.set_diagnostics("file:///x/Tiltfile", "liveupdate", [b])

@@ -331,7 +331,7 @@ def code_actions(server: TiltLanguageServer, params: types.CodeActionParams) -> 
     fixer = Fixer(server, doc)
     out: list[types.CodeAction] = []
     for d in diags:
-        if d.source not in (None, "tilt"):
+        if d.source not in (None, "tilt-lsp"):
             continue
         out.extend(fixer.fixes(d))
     return out

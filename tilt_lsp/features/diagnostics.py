@@ -39,7 +39,7 @@ SOURCE = "model"
 STATIC_FIRST_AFTER_S = float(os.environ.get("TILT_LSP_STATIC_FIRST_MS", "150")) / 1000
 #: Codes of problems found without evaluating (syntax and dialect, names and call signatures).
 STATIC_FAMILIES = ("TL1", "TL2")
-LSP_SOURCE = "tilt"
+LSP_SOURCE = "tilt-lsp"
 DOCS_URL = "https://docs.tilt.dev/api.html"
 
 

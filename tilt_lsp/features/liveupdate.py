@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 NOTIFICATION = "tilt/liveUpdate"
 DIAGNOSTIC_SOURCE = "liveupdate"  # key for TiltLanguageServer.set_diagnostics
-LSP_SOURCE = "tilt"
+LSP_SOURCE = "tilt-lsp"
 RUN_FAILED_CODE = "TL410"
 CMD_SYNC_NOW = "tilt.liveUpdate.syncNow"
 CMD_PAUSE = "tilt.liveUpdate.pause"
