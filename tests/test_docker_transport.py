@@ -609,3 +609,69 @@ def test_daemon_unreachable(host: str) -> None:
     assert info.value.transient
     with pytest.raises(DaemonUnavailable):
         t.extract_tar(_ref("0" * 64), b"")
+
+
+# ------------------------------------------------------------ container states (rules 17-18)
+
+
+def test_container_states_report_running_crash_looping_and_exited(transport: DockerTransport) -> None:
+    import time
+    import uuid
+
+    repo = f"tilt-lsp-test/states-{uuid.uuid4().hex[:8]}"
+    du.build_image(f"FROM {du.BUSYBOX_IMAGE}\nLABEL u={uuid.uuid4().hex}\n", tag=f"{repo}:latest")
+    api = du.api()
+    made: list[str] = []
+    try:
+        running = du.run_container(f"{repo}:latest")
+        made.append(running)
+        exited = du.run_container(f"{repo}:latest", command=["sh", "-c", "exit 4"], wait_running=0)
+        made.append(exited)
+        created = api.create_container(
+            f"{repo}:latest",
+            command=["sh", "-c", "exit 3"],
+            name=du.unique_name(),
+            labels=du.session_labels(),
+            host_config=api.create_host_config(network_mode="none", restart_policy={"Name": "always"}),
+            network_disabled=True,
+        )
+        looping = str(created["Id"])
+        made.append(looping)
+        api.start(looping)
+        deadline = time.monotonic() + 20
+        while (
+            int(api.inspect_container(looping)["RestartCount"]) < 2
+            or api.inspect_container(exited)["State"]["Running"]
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        states = {s.container.id: s for s in transport.container_states(repo)}
+        assert set(states) == {running, exited, looping}
+        assert states[running].status == "running" and not states[running].crash_looping()
+        assert states[exited].stopped and states[exited].exit_code == 4 and not states[exited].crash_looping()
+        assert states[looping].crash_looping() and states[looping].restart_count >= 2
+        assert "restart count" in states[looping].describe()
+        assert "exit code 4" in states[exited].describe()
+        # The running containers are exactly what find_containers returns.
+        assert [c.id for c in transport.find_containers(repo)] == [running]
+    finally:
+        for cid in made:
+            du.remove_container(cid)
+
+
+def test_crash_loop_rule_uses_the_restart_count_and_the_start_time() -> None:
+    from tilt_lsp.liveupdate.transport.base import CRASH_LOOP_WINDOW_S, ContainerState
+
+    c = _ref("0" * 64)
+    now = 1_000_000.0
+    assert ContainerState(container=c, status="restarting", restart_count=1).crash_looping(now)
+    assert ContainerState(container=c, status="running", restart_count=3, started_at=now - 2).crash_looping(
+        now
+    )
+    assert not ContainerState(
+        container=c, status="running", restart_count=3, started_at=now - CRASH_LOOP_WINDOW_S - 1
+    ).crash_looping(now)
+    assert not ContainerState(container=c, status="running", restart_count=0, started_at=now).crash_looping(
+        now
+    )
+    assert not ContainerState(container=c, status="exited", restart_count=5, exit_code=1).crash_looping(now)

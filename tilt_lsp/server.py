@@ -262,7 +262,7 @@ class TiltLanguageServer(LanguageServer):
 
         def work() -> None:
             try:
-                importlib.import_module("tilt_lsp.features.language").warm_up()
+                importlib.import_module("tilt_lsp.features.language").warm_up(self)
             except Exception:
                 log.exception("warming up failed")
             if loop is not None and not loop.is_closed():
@@ -348,8 +348,15 @@ def _freeze_heap(*_: object) -> None:
     and long-lived, and a full collection would otherwise walk them again and again, pausing
     the loop (and every thread) each time.  Frozen objects are still freed by reference
     counting when they are dropped (models hold no reference cycles).
+
+    Then the C heap's free pages go back to the system, on a thread (the call releases the
+    interpreter lock): each edit of a large document allocates and frees a copy of its text,
+    and without this the process keeps its high-water mark as resident memory.
     """
     gc.freeze()
+    from .workspace import release_memory
+
+    threading.Thread(target=release_memory, name="tilt-lsp-trim", daemon=True).start()
 
 
 

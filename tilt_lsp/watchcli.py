@@ -5,6 +5,11 @@ Watches the project's files, live-updates the running Docker containers of every
 ``run()`` steps, and a summary line per update).  Ctrl-C stops it cleanly.  ``--once`` resyncs
 every image once (all files under its syncs) and exits: 0 when every update succeeded or had
 no container to update, 1 otherwise.
+
+Images whose resource is in manual trigger mode (``trigger_mode(TRIGGER_MODE_MANUAL)``,
+``k8s_resource(..., trigger_mode=...)``, ``dc_resource(...)``) only collect their changes.
+When stdin is a terminal, pressing Enter applies the held changes of every such image; without
+a terminal there is no trigger (use the editor's ``tilt.liveUpdate.syncNow`` instead).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import threading
 import time
 from typing import Any, TextIO
 
-from .liveupdate.engine import EngineOptions, LiveUpdateEngine, LogLine, UpdateResult
+from .liveupdate.engine import MANUAL_TRIGGER_MESSAGE, EngineOptions, LiveUpdateEngine, LogLine, UpdateResult
 from .liveupdate.transport.base import TransportError
 
 __all__ = ["cmd_watch", "Printer"]
@@ -27,8 +32,9 @@ _OK, _FAIL, _WARN = "\u2714", "\u2718", "\u26a0"
 class Printer:
     """Renders engine events for a terminal (colours only on a TTY, and not with NO_COLOR)."""
 
-    def __init__(self, out: TextIO, *, color: bool | None = None) -> None:
+    def __init__(self, out: TextIO, *, color: bool | None = None, trigger_hint: str = "") -> None:
         self.out = out
+        self.trigger_hint = trigger_hint  # appended to "held for the manual trigger" lines
         if color is None:
             color = out.isatty() and not os.environ.get("NO_COLOR")
         self.color = color
@@ -63,6 +69,8 @@ class Printer:
         elif phase == "fallback":
             self.line(f"{image} {self._c('33', _WARN + ' ' + first)}")
         elif phase == "skipped":
+            if first.startswith(MANUAL_TRIGGER_MESSAGE) and self.trigger_hint:
+                first = f"{first}; {self.trigger_hint}"
             self.line(f"{image} {self._c('2', '- ' + first)}")
 
     def _where(self, e: dict[str, Any]) -> str:
@@ -82,6 +90,23 @@ class Printer:
             self.results.append(r)
 
 
+def _stdin_is_tty() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):
+        return False
+
+
+def _read_triggers(engine: LiveUpdateEngine, printer: Printer) -> None:
+    """Each line typed on the terminal (Enter) is the manual trigger for every image holding changes."""
+    for _ in iter(sys.stdin.readline, ""):
+        triggered = engine.trigger()
+        if triggered:
+            printer.line(f"manual trigger: applying held changes of {', '.join(triggered)}")
+        else:
+            printer.line("manual trigger: no held changes")
+
+
 def _file_list(files: list[str], limit: int = 5) -> str:
     shown = ", ".join(files[:limit])
     if len(files) > limit:
@@ -97,7 +122,8 @@ def cmd_watch(path: str, debounce_ms: int = 200, docker_host: str | None = None,
         print(f"tilt-lsp watch: no Tiltfile at {tiltfile}", file=sys.stderr)
         return 2
     root = os.path.dirname(tiltfile)
-    printer = Printer(sys.stdout)
+    interactive = not once and _stdin_is_tty()
+    printer = Printer(sys.stdout, trigger_hint="press Enter to apply" if interactive else "")
 
     def make_transport() -> Any:
         from .liveupdate.warmexec import WarmDockerTransport
@@ -135,6 +161,13 @@ def cmd_watch(path: str, debounce_ms: int = 200, docker_host: str | None = None,
             names = ", ".join(c.name for c in found) or "none running yet"
             syncs = ", ".join(f"{s['local']} \u2192 {s['remote']}" for s in img["syncs"]) or "no syncs"
             printer.line(f"{printer._c('1', img['image'])}: {syncs}; containers: {names}")
+            if img["triggerMode"] == "manual" and not once:
+                how = (
+                    "press Enter to apply them"
+                    if interactive
+                    else "stdin is not a terminal, so they cannot be triggered from here"
+                )
+                printer.line(f"{printer._c('1', img['image'])}: manual trigger mode: changes are held; {how}")
     except TransportError as exc:
         print(f"tilt-lsp watch: {exc}", file=sys.stderr)
         print(
@@ -165,6 +198,10 @@ def cmd_watch(path: str, debounce_ms: int = 200, docker_host: str | None = None,
     printer.line(
         f"watching {os.path.relpath(root) if root != os.getcwd() else '.'} for changes (Ctrl-C to stop)"
     )
+    if interactive:
+        threading.Thread(
+            target=_read_triggers, args=(engine, printer), name="watch-trigger", daemon=True
+        ).start()
     try:
         while True:
             time.sleep(3600)

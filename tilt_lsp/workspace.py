@@ -179,7 +179,10 @@ def static_diagnostics_of(root: str, path: str, overlays: Mapping[str, str]) -> 
     if text is None:
         return []
     evaluation = ev._Evaluation(root, overlays, DEFAULT_TIME_BUDGET_S, 1)  # noqa: SLF001 - see the report
-    _, problems, _ = evaluation._analyze_source(path, text)  # noqa: SLF001
+    try:
+        _, problems, _ = evaluation._analyze_source(path, text)  # noqa: SLF001
+    finally:
+        evaluation.close()
     out: list[Diagnostic] = []
     for p in problems:
         hint = _DID_YOU_MEAN.search(p.message)
@@ -556,6 +559,37 @@ class TiltWorkspace:
                 self._shutdown_processes()
         cancel = r.cancel or threading.Event()
         return await loop.run_in_executor(self._pool(), self._evaluate_sync, r.path, texts, cancel)
+
+    async def evaluate_saved(self, root: str) -> TiltfileModel:
+        """The model of ``root`` as saved on disk (no open documents), for the live-update engine.
+
+        Evaluated in the evaluation process like every other model, so that the server process
+        neither spends its CPU on it nor keeps a second AST; not cached, not published, and not
+        counted in :attr:`evaluations` (it is not the model the editor shows).
+        """
+        loop = asyncio.get_running_loop()
+        if self._use_processes:
+            try:
+                for _ in range(3):  # a concurrent edit may stop it (the cancel event is shared)
+                    async with self._lock():
+                        pool = self._process_pool()
+                        self._process_cancel.clear()
+                        data = await loop.run_in_executor(pool, _evaluate_in_worker, root, {})
+                    if data is not None:
+                        return await loop.run_in_executor(self._pool(), decode_model, data)
+            except Exception as e:  # noqa: BLE001 - evaluate in a thread instead
+                log.debug("evaluating %s in the evaluation process failed: %s", root, e)
+        from .tiltfile.evaluate import evaluate
+
+        def work() -> TiltfileModel:
+            try:
+                return evaluate(root, {}, time_budget_s=DEFAULT_TIME_BUDGET_S)
+            finally:
+                _trim_parse_cache()
+
+        if self._evaluator is not None:
+            return await loop.run_in_executor(self._pool(), self._evaluator, root, {}, threading.Event())
+        return await loop.run_in_executor(self._pool(), work)
 
     async def static_diagnostics(self, root: str, path: str, overlays: Mapping[str, Overlay]) -> list[Diagnostic] | None:
         """Syntax and name diagnostics of the open document ``path`` (read by ``root``), quickly.

@@ -9,8 +9,9 @@ Table 1 - save -> file readable in the container, and save -> runs done, for 1, 
 1,000 changed files (1 KiB each), p50/p99 in milliseconds:
   engine            LiveUpdateEngine.save() until the update's terminal event (the spec without
                     runs: the files are extracted; with one run: the run has exited), with the
-                    default transport (pre-started execs, waited for between saves as they are
-                    in real use) and with plain execs
+                    default transport (a persistent receiver per container for the archive,
+                    pre-started execs for runs, both waited for between saves as they are in
+                    real use) and with plain execs
   CLI               `docker cp` of the file (or of the folder) + `docker exec ... sh -c RUN`
   raw SDK exec-tar  one exec of `tar -C / -x -f -` through docker-py (archive built in memory
                     beforehand) + one exec of the run
@@ -122,7 +123,9 @@ class EngineRunner:
         if isinstance(self.transport, WarmDockerTransport):
             deadline = time.monotonic() + 60
             t = self.transport
-            while (len(t._warm) < containers * keys or t._queued) and time.monotonic() < deadline:
+            while (
+                len(t._warm) + len(t._receivers) < containers * keys or t._queued
+            ) and time.monotonic() < deadline:
                 time.sleep(0.01)
 
     def update(self, paths: list[str]) -> float:

@@ -140,7 +140,7 @@ def test_mapping_file_to_directory_and_untriggered_run(proj: Project) -> None:
     engine, rec = proj.engine()
     proj.save(engine, "src/a.txt", "conf/app.ini")
     (term,) = rec.wait_terminals(1)
-    assert term["phase"] == "done", term
+    assert term["phase"] == "done", term["message"]
     assert cat(cid, "/app/src/a.txt") == "hello"
     assert cat(cid, "/etc/app/app.ini") == "k=v"
     assert cat(cid, "/tmp/runs") == "ran\n"
@@ -187,7 +187,7 @@ def test_delete_file_and_directory_of_1000_files(proj: Project) -> None:
     os.unlink(proj.root / "src" / "gone.txt")
     engine.changed([*deleted, str(proj.root / "src" / "big"), str(proj.root / "src" / "gone.txt")])
     term = rec.wait_terminals(2)[-1]
-    assert term["phase"] == "done", term
+    assert term["phase"] == "done", term["message"]
     assert not exists(cid, "/app/src/big") and not exists(cid, "/app/src/gone.txt")
     assert cat(cid, "/app/src/keep.txt") == "k"
     texts = [line.text for line in rec.logs]
@@ -434,7 +434,7 @@ def test_compose_service_containers_are_found_by_labels(proj: Project) -> None:
     )
     proj.save(engine, "src/a.txt")
     (term,) = rec.wait_terminals(1)
-    assert term["phase"] == "done", term
+    assert term["phase"] == "done", term["message"]
     assert [c["id"] for c in term["containers"]] == [cid]
     assert term["resource"] == "web"
     assert cat(cid, "/app/src/a.txt") == "compose"
@@ -703,13 +703,16 @@ def test_prestarted_execs_are_used_and_replaced(proj: Project) -> None:
     engine, rec = proj.engine()
     transport = proj.transports[-1]
     assert isinstance(transport, WarmDockerTransport)
-    wait_until(lambda: len(transport._warm) == 2)  # one tar, one gated run
+    # One persistent receiver for the archives, one gated exec for the run.
+    wait_until(lambda: len(transport._warm) == 1 and len(transport._receivers) == 1)
+    receiver = transport._receivers[cid]
     for i in range(3):
         proj.write("src/a.txt", f"v{i}")
         proj.save(engine, "src/a.txt")
         assert rec.wait_terminals(i + 1)[-1]["phase"] == "done"
-        wait_until(lambda: len(transport._warm) == 2)
+        wait_until(lambda: len(transport._warm) == 1)
     assert transport.warm_hits == 6 and transport.warm_misses == 0
+    assert transport._receivers[cid] is receiver  # the same receiver served every update
     assert cat(cid, "/app/src/a.txt") == "v2" and cat(cid, "/tmp/two") == "2\n"
     # The run's environment is the container's own (PATH, HOME), as with a fresh exec.
     assert [line.text for line in rec.logs if line.kind == "output"] == []
@@ -740,3 +743,271 @@ def test_docker_events_trigger_replay_without_polling(proj: Project) -> None:
     cid = proj.run()
     assert rec.wait_terminals(2)[-1]["phase"] == "done"
     assert cat(cid, "/app/src/a.txt") == "via events"
+
+
+# ------------------------------------------------- crash loops, exited containers (rules 17-18)
+
+
+def run_with_restart_policy(proj: Project, command: str, policy: str = "always") -> str:
+    """A container of the project's image restarted by Docker's restart policy (labelled for cleanup)."""
+    api = du.api()
+    created = api.create_container(
+        f"{proj.repo}:latest",
+        command=["sh", "-c", command],
+        name=du.unique_name(),
+        labels=du.session_labels(),
+        host_config=api.create_host_config(network_mode="none", restart_policy={"Name": policy}),
+        network_disabled=True,
+    )
+    cid = str(created["Id"])
+    proj.containers.append(cid)
+    api.start(cid)
+    return cid
+
+
+def restart_count(cid: str) -> int:
+    return int(du.api().inspect_container(cid)["RestartCount"])
+
+
+def in_container(cid: str, path: str) -> bool:
+    """Whether ``path`` exists in the container's filesystem, whatever its state (archive API)."""
+    import docker.errors
+
+    try:
+        du.api().get_archive(cid, path)
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
+def test_crash_looping_container_fails_and_stays_failed_until_replaced(
+    proj: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tilt_lsp.liveupdate.transport import base
+
+    monkeypatch.setattr(base, "CRASH_LOOP_WINDOW_S", 1.0)  # a crash loop ends 1 s after the last restart
+    proj.write("src/a.txt", "a")
+    proj.tiltfile("  sync('./src', '/app/src'),\n  run('echo ran > /tmp/ran'),")
+    proj.build()
+    # Crashes on its first three starts, then keeps running (its counter lives in the container).
+    crashing = run_with_restart_policy(
+        proj,
+        'n=$(cat /n 2>/dev/null || echo 0); echo $((n+1)) > /n; [ "$n" -ge 3 ] && exec sleep 3600; sleep 0.2; exit 3',
+    )
+    wait_until(lambda: restart_count(crashing) >= 1)
+    engine, rec = proj.engine()
+    proj.save(engine, "src/a.txt")
+    term = rec.wait_terminals(1)[-1]
+    assert term["phase"] == "failed", term
+    assert term["message"].startswith("CrashLoopBackOff: Cannot live update because container crashing."), (
+        term
+    )
+    assert "does not build images" in term["message"]
+    assert rec.results[-1].reason == "CrashLoopBackOff"
+    assert any(
+        "CrashLoopBackOff: Cannot live update because container crashing" in line.text for line in rec.logs
+    )
+    assert not in_container(crashing, "/app/src/a.txt") and not in_container(crashing, "/tmp/ran")
+    assert engine.status()["images"][0]["crashLooping"]
+
+    # The crash loop ends; the failure is sticky all the same until the container is replaced.
+    wait_until(
+        lambda: restart_count(crashing) >= 3 and du.api().inspect_container(crashing)["State"]["Running"]
+    )
+    time.sleep(1.5)
+    proj.write("src/a.txt", "b")
+    proj.save(engine, "src/a.txt")
+    term = rec.wait_terminals(2)[-1]
+    assert term["phase"] == "failed" and term["message"].startswith("CrashLoopBackOff"), term
+    assert not in_container(crashing, "/app/src/a.txt")
+    time.sleep(1.0)  # no automatic retry into the crash loop
+    assert len(rec.terminals()) == 2
+
+    du.remove_container(crashing)
+    fresh = proj.run()
+    term = rec.wait_terminals(3)[-1]  # the new container receives the changes (replay)
+    assert term["phase"] == "done", term["message"]
+    assert cat(fresh, "/app/src/a.txt") == "b" and cat(fresh, "/tmp/ran") == "ran\n"
+    assert engine.status()["images"][0]["crashLooping"] == []
+    check_sequences(rec)
+
+
+def test_restarting_container_without_a_running_one_is_a_crash_loop(proj: Project) -> None:
+    proj.write("src/a.txt", "a")
+    proj.tiltfile("  sync('./src', '/app/src'),")
+    proj.build()
+    cid = run_with_restart_policy(proj, "exit 3")
+    wait_until(lambda: restart_count(cid) >= 2)
+    engine, rec = proj.engine()
+    proj.save(engine, "src/a.txt")
+    term = rec.wait_terminals(1)[-1]
+    assert term["phase"] == "failed", term
+    assert "Cannot live update because container crashing" in term["message"]
+    assert "exit code 3" in term["message"] or "restart count" in term["message"], term["message"]
+    check_sequences(rec)
+
+
+def test_exited_container_skips_without_hanging_and_gets_the_changes_on_start(proj: Project) -> None:
+    """Spec test 38: deletes for an exited (not crash-looping) container: skipped at once, replayed on start."""
+    proj.write("src/a.txt", "a")
+    proj.write("src/gone.txt", "g")
+    proj.tiltfile("  sync('./src', '/app/src'),")
+    proj.build()
+    cid = proj.run()
+    engine, rec = proj.engine()
+    engine.sync_now(proj.repo)
+    assert rec.wait_terminals(1)[-1]["phase"] == "done"
+    du.api().stop(cid, timeout=5)
+    du.wait_state(cid, running=False)
+    os.unlink(proj.root / "src" / "gone.txt")
+    t0 = time.monotonic()
+    proj.save(engine, "src/gone.txt")
+    term = rec.wait_terminals(2)[-1]
+    assert time.monotonic() - t0 < 10
+    assert term["phase"] == "skipped", term
+    assert "no running container" in term["message"] and "exited" in term["message"], term["message"]
+    assert in_container(cid, "/app/src/gone.txt")
+    du.api().start(cid)
+    term = rec.wait_terminals(3)[-1]
+    assert term["phase"] == "done", term["message"]
+    assert not exists(cid, "/app/src/gone.txt") and cat(cid, "/app/src/a.txt") == "a"
+    check_sequences(rec)
+
+
+# ------------------------------------------------------------ manual trigger (rule 19)
+
+
+def test_manual_trigger_mode_holds_changes_until_triggered(proj: Project) -> None:
+    proj.write("src/a.txt", "a1")
+    proj.write("src/b.txt", "b1")
+    proj.tiltfile(
+        "  sync('./src', '/app/src'),\n  run('cat /app/src/*.txt > /tmp/all'),",
+        extra="trigger_mode(TRIGGER_MODE_MANUAL)\n",
+    )
+    proj.build()
+    cid = proj.run()
+    engine, rec = proj.engine()
+    assert engine.status()["images"][0]["triggerMode"] == "manual"
+    proj.save(engine, "src/a.txt")
+    term = rec.wait_terminals(1)[-1]
+    assert term["phase"] == "skipped" and term["message"].startswith("Only updates on manual trigger"), term
+    assert term["files"] == ["src/a.txt"]
+    proj.write("src/b.txt", "b2")
+    proj.save(engine, "src/b.txt")
+    assert rec.wait_terminals(2)[-1]["phase"] == "skipped"
+    time.sleep(1.0)  # several discovery polls: nothing is applied behind the user's back
+    assert not exists(cid, "/app/src/a.txt") and not exists(cid, "/tmp/all")
+    status = engine.status()["images"][0]
+    assert status["pendingFiles"] == ["src/a.txt", "src/b.txt"] and status["waitingForTrigger"] is True
+    assert status["state"] == "held"
+
+    assert engine.sync_now(proj.repo) == [proj.repo]  # the trigger
+    term = rec.wait_terminals(3)[-1]
+    assert term["phase"] == "done", term["message"]
+    assert term["files"] == ["src/a.txt", "src/b.txt"]
+    assert cat(cid, "/tmp/all") == "a1b2"
+    status = engine.status()["images"][0]
+    assert status["pendingFiles"] == [] and status["waitingForTrigger"] is False
+
+    engine.sync_now(proj.repo)  # nothing held: Tilt would rebuild; we say so
+    term = rec.wait_terminals(4)[-1]
+    assert term["phase"] == "fallback" and "full rebuild" in term["message"], term
+    assert engine.trigger() == []  # the watch CLI's trigger leaves images without held changes alone
+    check_sequences(rec)
+
+
+# ---------------------------------------------------------- PodsInconsistent (rule 24)
+
+
+def test_run_failing_in_one_replica_only_is_pods_inconsistent(proj: Project) -> None:
+    proj.write("src/a.txt", "a")
+    proj.tiltfile(
+        "  sync('./src', '/app/src'),\n  run('test -e /tmp/marker || { echo no marker; exit 5; }'),\n"
+        "  run('echo later > /tmp/later'),"
+    )
+    proj.build()
+    with_marker, without = proj.run(), proj.run()
+    sh(with_marker, "touch /tmp/marker")
+    engine, rec = proj.engine()
+    proj.save(engine, "src/a.txt")
+    term = rec.wait_terminals(1)[-1]
+    assert term["phase"] == "failed", term
+    assert term["message"].startswith("PodsInconsistent: "), term["message"]
+    assert "full rebuild" in term["message"] and "exit code: 5" in term["message"]
+    result = rec.results[-1]
+    assert result.reason == "PodsInconsistent" and result.run_failure is not None
+    names = {du.api().inspect_container(c)["Name"].lstrip("/"): c for c in (with_marker, without)}
+    assert result.run_failure.container == next(n for n, c in names.items() if c == without)
+    for cid in (with_marker, without):
+        assert cat(cid, "/app/src/a.txt") == "a"  # the files are in every replica
+        assert not exists(cid, "/tmp/later")  # no replica ran the later steps
+    assert any("PodsInconsistent" in line.text for line in rec.logs)
+    # When the step fails in every replica, it is an ordinary run failure (rule 23).
+    sh(with_marker, "rm /tmp/marker")
+    proj.write("src/a.txt", "a2")
+    proj.save(engine, "src/a.txt")
+    term = rec.wait_terminals(2)[-1]
+    assert term["phase"] == "failed" and not term["message"].startswith("PodsInconsistent")
+    assert rec.results[-1].reason is None
+    check_sequences(rec)
+
+
+# ------------------------------------------------------------ persistent receiver
+
+
+@pytest.mark.parametrize("proj", ["warm"], indirect=True)
+def test_receiver_serves_updates_and_is_replaced_after_a_failure_or_its_death(proj: Project) -> None:
+    import hashlib
+
+    big = os.urandom(600 * 1024)  # larger than what is written inline: a writer thread sends it
+    proj.write("src/locked/big.bin", big)
+    proj.write("src/locked/after.txt", "after")
+    proj.write("src/open/a.txt", "a1")
+    proj.write("src/open/big.bin", big)
+    proj.tiltfile("  sync('./src', '/app/src'),")
+    proj.build(
+        extra="RUN mkdir -p /app/src/locked /app/src/open && chown 1000 /app/src/open && chmod 755 /app/src/locked"
+    )
+    cid = proj.run(user="1000")
+    engine, rec = proj.engine()
+    transport = proj.transports[-1]
+    assert isinstance(transport, WarmDockerTransport)
+    wait_until(lambda: cid in transport._receivers)
+    first = transport._receivers[cid]
+    proj.save(engine, "src/open/a.txt", "src/open/big.bin")
+    assert rec.wait_terminals(1)[-1]["phase"] == "done"
+    assert sh(cid, "md5sum /app/src/open/big.bin").split()[0] == hashlib.md5(big).hexdigest()
+    assert transport._receivers[cid] is first  # a success keeps the receiver
+
+    proj.save(engine, "src/locked/big.bin", "src/locked/after.txt")  # tar fails on its first entry
+    term = rec.wait_terminals(2)[-1]
+    assert term["phase"] == "failed" and "COPY --chown" in term["message"], term
+    # tar may have left part of that request unread: a fresh receiver takes over.
+    wait_until(lambda: cid in transport._receivers and transport._receivers[cid] is not first)
+    second = transport._receivers[cid]
+    chowned = du.exec_output(cid, ["chown", "1000", "/app/src/locked"], user="0")
+    assert chowned[0] == 0, chowned
+    proj.write("src/open/a.txt", "a2")
+    proj.save(engine, "src/open/a.txt")  # retries the failed files too
+    term = rec.wait_terminals(3)[-1]
+    assert term["phase"] == "done", term["message"]
+    assert cat(cid, "/app/src/open/a.txt") == "a2" and cat(cid, "/app/src/locked/after.txt") == "after"
+    assert transport._receivers[cid] is second
+
+    # Kill the receiver's shell: the next update still lands (fresh exec) and a new receiver starts.
+    killer = (
+        f"for p in /proc/[0-9]*; do [ ${{p#/proc/}} != $$ ] && grep -q {second.marker} $p/cmdline 2>/dev/null"
+        " && kill ${p#/proc/}; done; true"
+    )
+    sh(cid, killer)
+    wait_until(lambda: not second.usable())
+    proj.write("src/open/a.txt", "a3")
+    proj.save(engine, "src/open/a.txt")
+    assert rec.wait_terminals(4)[-1]["phase"] == "done"
+    assert cat(cid, "/app/src/open/a.txt") == "a3"
+    wait_until(lambda: cid in transport._receivers and transport._receivers[cid] is not second)
+    proj.write("src/open/a.txt", "a4")
+    proj.save(engine, "src/open/a.txt")
+    assert rec.wait_terminals(5)[-1]["phase"] == "done"
+    assert cat(cid, "/app/src/open/a.txt") == "a4"
+    check_sequences(rec)

@@ -435,3 +435,77 @@ def test_stop_gives_every_queued_update_its_terminal(make_engine: EngineFactory,
     terms = rec.wait_terminals(2)
     assert [t["phase"] for t in terms] == ["done", "skipped"]
     check_sequences(rec)
+
+
+# ------------------------------------------------------------ manual trigger mode (rule 19)
+
+_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: web
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "manual"),
+    [
+        ("", False),
+        ("trigger_mode(TRIGGER_MODE_MANUAL)\n", True),
+        ("k8s_yaml('deploy.yaml')\nk8s_resource('web', trigger_mode=TRIGGER_MODE_MANUAL)\n", True),
+        (
+            "k8s_yaml('deploy.yaml')\nk8s_resource('web', trigger_mode=TRIGGER_MODE_MANUAL, auto_init=False)\n",
+            True,
+        ),
+        (
+            "trigger_mode(TRIGGER_MODE_MANUAL)\nk8s_yaml('deploy.yaml')\nk8s_resource('web', trigger_mode=TRIGGER_MODE_AUTO)\n",
+            False,
+        ),
+    ],
+)
+def test_trigger_mode_comes_from_the_resource_of_the_image(
+    make_engine: EngineFactory, project: Path, extra: str, manual: bool
+) -> None:
+    (project / "deploy.yaml").write_text(_DEPLOYMENT)
+    tiltfile = project / "Tiltfile"
+    tiltfile.write_text(extra + tiltfile.read_text())
+    engine, fake, rec = make_engine()
+    (image,) = engine.status()["images"]
+    assert image["triggerMode"] == ("manual" if manual else "auto")
+    (project / "src" / "a.txt").write_text("a2")
+    engine.save([str(project / "src" / "a.txt")])
+    term = rec.wait_terminals(1)[-1]
+    if manual:
+        assert term["phase"] == "skipped" and term["message"].startswith("Only updates on manual trigger")
+        assert fake.calls_of("tar") == []
+        assert engine.trigger() == ["web"]
+        assert rec.wait_terminals(2)[-1]["phase"] == "done"
+    else:
+        assert term["phase"] == "done"
+    assert fake.of("web-1").files["/app/src/a.txt"] == b"a2"
+    check_sequences(rec)
+
+
+def test_switching_to_auto_trigger_applies_held_changes(make_engine: EngineFactory, project: Path) -> None:
+    tiltfile = project / "Tiltfile"
+    auto = tiltfile.read_text()
+    tiltfile.write_text("trigger_mode(TRIGGER_MODE_MANUAL)\n" + auto)
+    engine, fake, rec = make_engine()
+    (project / "src" / "b.txt").write_text("b2")
+    engine.save([str(project / "src" / "b.txt")])
+    assert rec.wait_terminals(1)[-1]["phase"] == "skipped"
+    tiltfile.write_text(auto)
+    engine.save([str(tiltfile)])
+    assert rec.wait_terminals(2)[-1]["phase"] == "done"
+    assert fake.of("web-1").files["/app/src/b.txt"] == b"b2"
+    assert engine.status()["images"][0]["pendingFiles"] == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tilt_lsp.liveupdate.warmexec import _MarkerReader, gated_argv, new_marker, tar_argv
+from tilt_lsp.liveupdate.warmexec import _MarkerReader, gated_argv, new_marker, receiver_argv, tar_argv
 
 MARKER = "tilt-lsp-exit-0123456789abcdef"
 
@@ -50,4 +50,35 @@ def test_argv_shapes() -> None:
         "make",
         "-j2",
     ]
-    assert tar_argv(m)[-1] == m and "tar -C / -x -f -" in tar_argv(m)[2]
+    assert tar_argv(m)[-1] == m and '"$p" -C / -x -f -' in tar_argv(m)[2]
+    assert receiver_argv(m)[:2] == ["sh", "-c"] and receiver_argv(m)[-1] == m
+    assert '"$T" -C / -x -f -' in receiver_argv(m)[2]
+
+
+def test_archive_end_is_right_after_the_end_of_archive_blocks() -> None:
+    import io
+    import tarfile
+
+    from tilt_lsp.liveupdate.warmexec import archive_end
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name, data in (("a/" + "n" * 150, b"x" * 700), ("zeros", bytes(2048)), ("empty", b"")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        d = tarfile.TarInfo("dir")
+        d.type = tarfile.DIRTYPE
+        tar.addfile(d)
+    data = buf.getvalue()
+    end = archive_end(data)
+    assert end is not None and end % 512 == 0 and end < len(data)
+    assert data[end - 1024 : end] == bytes(1024) and not data[end:].strip(b"\0")
+    # The cut archive is complete: every member, last one a file of zeros, reads back.
+    with tarfile.open(fileobj=io.BytesIO(data[:end])) as tar:
+        assert [m.name for m in tar.getmembers()] == ["a/" + "n" * 150, "zeros", "empty", "dir"]
+        f = tar.extractfile("zeros")
+        assert f is not None and f.read() == bytes(2048)
+    assert archive_end(data[: end - 512]) is None  # one end block missing
+    assert archive_end(bytes(10240)) is None  # nothing but end blocks
+    assert archive_end(b"not a tar" + bytes(2000)) is None

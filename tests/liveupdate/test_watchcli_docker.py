@@ -96,3 +96,50 @@ def test_live_session_prints_progress_and_stops_on_ctrl_c(project: tuple[Path, s
         rest, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, rest
     assert "stopping" in rest
+
+
+def test_manual_trigger_mode_waits_for_enter_on_a_terminal(project: tuple[Path, str]) -> None:
+    import pty
+
+    root, cid = project
+    tiltfile = root / "Tiltfile"
+    tiltfile.write_text("trigger_mode(TRIGGER_MODE_MANUAL)\n" + tiltfile.read_text())
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tilt_lsp", "watch", str(root)],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    os.close(slave)
+    assert proc.stdout is not None
+    lines: list[str] = []
+
+    def read_until(text: str) -> None:
+        deadline = time.monotonic() + TIMEOUT
+        while not any(text in line for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, lines
+            lines.append(proc.stdout.readline())  # type: ignore[union-attr]
+
+    try:
+        read_until("watching")
+        assert any("manual trigger mode: changes are held; press Enter to apply them" in x for x in lines), (
+            lines
+        )
+        (root / "src" / "a.txt").write_text("held until Enter")
+        read_until("Only updates on manual trigger")
+        assert "press Enter to apply" in lines[-1]
+        assert cat(cid, "/app/src/a.txt") is None
+        os.write(master, b"\n")
+        read_until("\u2714 updated in")
+        assert any("manual trigger: applying held changes of" in x for x in lines), lines
+        assert cat(cid, "/app/src/a.txt") == "held until Enter"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+        os.close(master)
+    assert proc.returncode == 0, rest

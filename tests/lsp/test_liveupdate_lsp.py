@@ -170,6 +170,7 @@ async def test_failing_run_publishes_a_diagnostic_cleared_by_the_next_success(
     assert diag.severity == types.DiagnosticSeverity.Error
     assert diag.range.start == types.Position(line=2, character=4)  # the run(...) step
     assert "exit code 4" in diag.message and "not ok yet" in diag.message
+
     # The pop-up is sent right after the diagnostic: wait for it rather than race it.
     def errors() -> list[Any]:
         return [m for m in client.messages if m.type == types.MessageType.Error and REPO in m.message]
@@ -274,3 +275,62 @@ async def test_disabled_setting_turns_the_engine_off_and_on(
     await wait_for(lambda: len(terminals(events)) >= 1, TIMEOUT)
     assert terminals(events)[-1]["phase"] == "done"
     assert cat(container, "/app/src/a.txt") == "synced again"
+
+
+async def test_manual_trigger_mode_holds_changes_until_sync_now(
+    client: LanguageClient, project: Path, container: str
+) -> None:
+    events = collect(client)
+
+    async def command(name: str, *args: Any) -> Any:
+        return plain(
+            await client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command=name, arguments=list(args))
+            )
+        )
+
+    async def image_status() -> dict[str, Any]:
+        for _ in range(600):
+            status = await command("tilt.liveUpdate.status")
+            if status["images"]:
+                return dict(status["images"][0])
+            await asyncio.sleep(0.05)
+        raise AssertionError("no live-update image")
+
+    await image_status()  # the engine has started
+    tiltfile = project / "Tiltfile"
+    tiltfile.write_text("trigger_mode(TRIGGER_MODE_MANUAL)\n" + TILTFILE)
+    save(client, tiltfile)  # the engine reloads the Tiltfile
+    for _ in range(600):
+        if (await image_status())["triggerMode"] == "manual":
+            break
+        await asyncio.sleep(0.05)
+    assert (await image_status())["triggerMode"] == "manual"
+
+    (project / "src" / "a.txt").write_text("held")
+    save(client, project / "src" / "a.txt")
+    await wait_for(lambda: len(terminals(events)) >= 1, TIMEOUT)
+    held = [e for e in events if e["updateId"] == terminals(events)[0]["updateId"]]
+    assert [e["phase"] for e in held] == ["queued", "skipped"]
+    assert held[-1]["message"].startswith("Only updates on manual trigger") and held[-1]["files"] == [
+        "src/a.txt"
+    ]
+    status = await image_status()
+    assert status["pendingFiles"] == ["src/a.txt"] and status["waitingForTrigger"] is True
+    code, _ = du.exec_output(container, ["test", "-e", "/app/src/a.txt"])
+    assert code != 0
+
+    assert (await command("tilt.liveUpdate.syncNow", REPO))["images"] == [REPO]  # the trigger
+    await wait_for(lambda: len(terminals(events)) >= 2, TIMEOUT)
+    applied = [e for e in events if e["updateId"] == terminals(events)[1]["updateId"]]
+    assert [e["phase"] for e in applied] == ["queued", "sync", "run", "done"]
+    assert applied[-1]["files"] == ["src/a.txt"]
+    assert cat(container, "/app/src/a.txt") == "held"
+    assert (await image_status())["pendingFiles"] == []
+
+    await command("tilt.liveUpdate.syncNow")  # nothing held: a full rebuild would be needed
+    await wait_for(lambda: len(terminals(events)) >= 3, TIMEOUT)
+    assert terminals(events)[2]["phase"] == "fallback", "\n".join(
+        str((e["updateId"][:6], e["phase"], e["files"], e["message"][:70])) for e in events
+    )
+    assert "full rebuild" in terminals(events)[2]["message"]

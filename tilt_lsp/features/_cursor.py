@@ -452,11 +452,12 @@ def _line_of(starts: Sequence[int], offset: int) -> int:
     return bisect.bisect_right(starts, offset) - 1
 
 
-def split_params(raw: str) -> tuple[str, ...]:
+def split_top_level(s: str) -> list[str]:
+    """Split ``s`` at the commas that are not inside brackets (parameter lists, arguments)."""
     out: list[str] = []
     depth = 0
     cur = ""
-    for ch in raw:
+    for ch in s:
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
@@ -467,6 +468,11 @@ def split_params(raw: str) -> tuple[str, ...]:
         else:
             cur += ch
     out.append(cur)
+    return out
+
+
+def split_params(raw: str) -> tuple[str, ...]:
+    out = split_top_level(raw)
     names: list[str] = []
     for p in out:
         p = p.strip()

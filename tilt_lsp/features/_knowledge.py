@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass
 
 from ..tiltfile import catalog
+from ._cursor import split_top_level
 
 # --------------------------------------------------------------- argument roles
 
@@ -119,25 +120,7 @@ class Builtin:
     @property
     def params(self) -> list[str]:
         inner = self.signature[self.signature.index("(") + 1 : self.signature.rindex(")")]
-        return [p.strip() for p in _split_top(inner) if p.strip()]
-
-
-def _split_top(s: str) -> list[str]:
-    out: list[str] = []
-    depth = 0
-    cur = ""
-    for ch in s:
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    out.append(cur)
-    return out
+        return [p.strip() for p in split_top_level(inner) if p.strip()]
 
 
 def _b(sig: str, doc: str, returns: str | None = None) -> Builtin:

@@ -155,7 +155,8 @@ def _bound_in(body: list[ast.stmt]) -> set[str]:
     return out
 
 
-def _dotted(func: ast.expr) -> str | None:
+def dotted(func: ast.expr) -> str | None:
+    """``a.b.c`` for a name or attribute chain, None for anything else (calls, subscripts)."""
     parts: list[str] = []
     cur: ast.expr = func
     while isinstance(cur, ast.Attribute):
@@ -273,7 +274,7 @@ class _Builder:
             return
         if isinstance(e, ast.Call):
             self.idx.calls.append(e)
-            callee = _dotted(e.func)
+            callee = dotted(e.func)
             self.expr(e.func, scopes)
             for i, a in enumerate(e.args):
                 self.expr(a, scopes, (callee, i, None))

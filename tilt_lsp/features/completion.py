@@ -104,7 +104,8 @@ def _builtin_items() -> tuple[types.CompletionItem, ...]:
 
 def warm_up() -> None:
     """Load the catalog and build the builtin items (done on a thread after ``initialized``)."""
-    _builtin_items()
+    for item in _builtin_items():
+        _with_insert(item, True)
 
 
 def resolve_docs(item: types.CompletionItem, snippets: bool) -> types.CompletionItem:

@@ -12,6 +12,7 @@ Implementations: ``completion``, ``hover``, ``signature_help``, ``definition``,
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -44,11 +45,90 @@ def _impl(name: str) -> Any:
     return importlib.import_module(f"{__package__}.{name}")
 
 
-def warm_up() -> None:
-    """Import every implementation now (on a thread) so that the first request does not pay for it."""
+def warm_up(server: TiltLanguageServer | None = None) -> None:
+    """Prepare everything the first requests would otherwise pay for (run on a thread).
+
+    Imports every implementation, builds the builtin completion items, and has the protocol's
+    converter (cattrs) generate its code for the requests and results we handle: the first
+    completion would otherwise spend ~10 ms on it.
+    """
     for name in IMPLEMENTATIONS:
         _impl(name)
     _impl("completion").warm_up()
+    if server is not None:
+        _warm_protocol(server)
+
+
+def _warm_protocol(server: TiltLanguageServer) -> None:
+    protocol: Any = server.protocol
+    converter = getattr(protocol, "_converter", None)
+    if converter is None:
+        return
+    uri = "file:///warm-up/Tiltfile"
+    pos = {"line": 0, "character": 0}
+    rng = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=1))
+    doc = {"textDocument": {"uri": uri}}
+    md = types.MarkupContent(kind=types.MarkupKind.Markdown, value="x")
+    diag = types.Diagnostic(
+        range=rng, message="m", severity=types.DiagnosticSeverity.Error, code="TL201", source="tilt",
+        tags=[types.DiagnosticTag.Unnecessary], data={"replace": "x"},
+        related_information=[types.DiagnosticRelatedInformation(location=types.Location(uri=uri, range=rng), message="m")],
+    )
+    wire_diag = converter.unstructure(diag)
+    requests: dict[str, tuple[dict[str, Any], Any]] = {
+        types.TEXT_DOCUMENT_COMPLETION: (
+            {**doc, "position": pos, "context": {"triggerKind": 1}},
+            types.CompletionList(is_incomplete=True, items=[types.CompletionItem(
+                label="x", kind=types.CompletionItemKind.Function, detail="x()", documentation=md, sort_text="0",
+                filter_text="x", insert_text="x($1)", insert_text_format=types.InsertTextFormat.Snippet,
+                text_edit=types.TextEdit(range=rng, new_text="x"), tags=[types.CompletionItemTag.Deprecated],
+                data={"builtin": "x"},
+            )]),
+        ),
+        types.COMPLETION_ITEM_RESOLVE: ({"label": "x", "data": {"builtin": "x"}}, types.CompletionItem(label="x", documentation=md)),
+        types.TEXT_DOCUMENT_HOVER: ({**doc, "position": pos}, types.Hover(contents=md, range=rng)),
+        types.TEXT_DOCUMENT_SIGNATURE_HELP: (
+            {**doc, "position": pos, "context": {"triggerKind": 2, "triggerCharacter": "(", "isRetrigger": False}},
+            types.SignatureHelp(
+                signatures=[types.SignatureInformation(
+                    label="x(a)", documentation=md, parameters=[types.ParameterInformation(label=(2, 3), documentation=md)]
+                )],
+                active_signature=0, active_parameter=0,
+            ),
+        ),
+        types.TEXT_DOCUMENT_DEFINITION: ({**doc, "position": pos}, [types.Location(uri=uri, range=rng)]),
+        types.TEXT_DOCUMENT_REFERENCES: (
+            {**doc, "position": pos, "context": {"includeDeclaration": True}}, [types.Location(uri=uri, range=rng)]
+        ),
+        types.TEXT_DOCUMENT_DOCUMENT_SYMBOL: (
+            doc,
+            [types.DocumentSymbol(name="x", kind=types.SymbolKind.Function, range=rng, selection_range=rng, detail="d",
+                                  children=[types.DocumentSymbol(name="y", kind=types.SymbolKind.Variable, range=rng,
+                                                                 selection_range=rng)])],
+        ),
+        types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL: (doc, types.SemanticTokens(data=[0, 0, 1, 0, 0])),
+        types.TEXT_DOCUMENT_CODE_ACTION: (
+            {**doc, "range": converter.unstructure(rng), "context": {"diagnostics": [wire_diag], "only": ["quickfix"]}},
+            [types.CodeAction(title="t", kind=types.CodeActionKind.QuickFix, diagnostics=[diag], is_preferred=True,
+                              edit=types.WorkspaceEdit(changes={uri: [types.TextEdit(range=rng, new_text="x")]}))],
+        ),
+    }
+    for i, (method, (params, result)) in enumerate(requests.items()):
+        try:
+            protocol.structure_message({"jsonrpc": "2.0", "id": -1 - i, "method": method, "params": params})
+            result_type = protocol.get_result_type(method)
+            if result_type is not None:
+                converter.unstructure(result_type(id=-1 - i, result=result, jsonrpc="2.0"))
+        except Exception as e:  # noqa: BLE001 - only a warm-up
+            logging.getLogger(__name__).debug("warming up %s failed: %s", method, e)
+    try:
+        converter.unstructure(
+            types.PublishDiagnosticsNotification(
+                params=types.PublishDiagnosticsParams(uri=uri, diagnostics=[diag], version=1)
+            )
+        )
+    except Exception as e:  # noqa: BLE001
+        logging.getLogger(__name__).debug("warming up diagnostics failed: %s", e)
 
 
 def register(server: TiltLanguageServer) -> None:
@@ -116,8 +196,6 @@ def register(server: TiltLanguageServer) -> None:
         except JsonRpcInvalidParams:
             raise
         except Exception:
-            import logging
-
             logging.getLogger(__name__).exception("rename failed")
             return None
 

@@ -15,7 +15,9 @@
   successful update of the image; ``window/showMessage`` once per new failure.  Run output and
   the Tilt-style update log go to ``window/logMessage``.
 * Commands: ``tilt.liveUpdate.syncNow`` [image | file], ``.pause`` [image], ``.resume`` [image],
-  ``.status``.
+  ``.status``.  For an image in manual trigger mode, ``syncNow`` is the trigger (held changes
+  are applied; with none held the engine reports that a full rebuild is needed); ``status``
+  lists held changes under ``pendingFiles`` with ``triggerMode`` and ``waitingForTrigger``.
 """
 
 from __future__ import annotations
@@ -30,13 +32,13 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from ..liveupdate.engine import TERMINAL_PHASES, EngineOptions, LiveUpdateEngine, LogLine, UpdateResult
-from ..liveupdate.transport.base import describe_exit
 from ..settings import Settings
 from ._lsp import path_of, uri_of
 
 if TYPE_CHECKING:
+    from ..liveupdate.engine import LiveUpdateEngine, LogLine, UpdateResult
     from ..server import TiltLanguageServer
+    from ..tiltfile.model import TiltfileModel
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +125,15 @@ class LiveUpdateFeature:
 
             return WarmDockerTransport(config.docker_host)
 
+        # Imported here, not at start-up: the engine (tar, watchdog, ignore rules, the model
+        # types) is not needed to answer initialize, and many sessions never enable it.
+        from ..liveupdate.engine import EngineOptions, LiveUpdateEngine
+
         engine = LiveUpdateEngine(
             root,
             tiltfile=tiltfile,
             transport_factory=transport,
+            load_model=self._load_saved_model,
             on_event=self._post(self._on_event),
             on_log=self._post(self._on_log),
             on_result=self._post(lambda r, tf=tiltfile: self._on_result(tf, r)),
@@ -137,6 +144,25 @@ class LiveUpdateFeature:
         threading.Thread(
             target=self._start_engine, args=(engine,), name="liveupdate-start", daemon=True
         ).start()
+
+    def _load_saved_model(self, tiltfile: str) -> TiltfileModel:
+        """The engine's model of ``tiltfile`` as saved, evaluated by the workspace's evaluation process.
+
+        Called on engine threads; blocks until the model is there.  Evaluating in the server
+        process instead would hold the interpreter lock for as long as a large Tiltfile takes
+        (stalling completion) and keep a second syntax tree in memory.
+        """
+        loop = self.server.loop
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if loop is None or loop.is_closed() or on_loop:
+            from ..tiltfile.evaluate import evaluate
+
+            return evaluate(tiltfile)
+        future = asyncio.run_coroutine_threadsafe(self.server.tilt.evaluate_saved(tiltfile), loop)
+        return future.result(timeout=120)
 
     @staticmethod
     def _start_engine(engine: LiveUpdateEngine) -> None:
@@ -243,7 +269,7 @@ class LiveUpdateFeature:
                 phase = event["phase"]
                 message = _first_line(event["message"])
                 if not created:
-                    if phase in TERMINAL_PHASES:
+                    if phase in _terminal_phases():
                         return
                     continue
                 if not began:
@@ -258,7 +284,7 @@ class LiveUpdateFeature:
                     )
                     if phase == "queued":
                         continue
-                if phase in TERMINAL_PHASES:
+                if phase in _terminal_phases():
                     progress.end(token, types.WorkDoneProgressEnd(message=message))
                     return
                 if phase != "queued":
@@ -321,6 +347,8 @@ class LiveUpdateFeature:
         if rf is None or rf.run.location is None:
             return None
         loc = rf.run.location
+        from ..liveupdate.transport.base import describe_exit
+
         suffix = f" {describe_exit(rf.exit_code)}" if describe_exit(rf.exit_code) else ""
         message = (
             f"live update of {result.image}: run {rf.index}/{rf.total} failed in {rf.container} "
@@ -440,6 +468,12 @@ def _target(args: tuple[Any, ...]) -> str | None:
     if arg.startswith("file://"):
         return path_of(arg) or arg
     return arg
+
+
+def _terminal_phases() -> frozenset[str]:
+    from ..liveupdate.engine import TERMINAL_PHASES
+
+    return frozenset(TERMINAL_PHASES)
 
 
 def register(server: TiltLanguageServer) -> None:

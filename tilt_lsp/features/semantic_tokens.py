@@ -28,18 +28,6 @@ _T = {name: i for i, name in enumerate(TOKEN_TYPES)}
 _M = {name: 1 << i for i, name in enumerate(TOKEN_MODIFIERS)}
 
 
-def _dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    cur: ast.expr = node
-    while isinstance(cur, ast.Attribute):
-        parts.append(cur.attr)
-        cur = cur.value
-    if isinstance(cur, ast.Name):
-        parts.append(cur.id)
-        return ".".join(reversed(parts))
-    return None
-
-
 def tokens_for(doc: DocView) -> list[tuple[int, int, int, int, int]]:
     """(line, col, length, type, modifiers) in code points, sorted."""
     idx = _names.index_file(doc.path, doc.text)
@@ -80,7 +68,7 @@ def tokens_for(doc: DocView) -> list[tuple[int, int, int, int, int]]:
     for node in ast.walk(idx.module):
         if not isinstance(node, ast.Attribute):
             continue
-        qual = _dotted(node)
+        qual = _names.dotted(node)
         if qual is None or qual.split(".", 1)[0] in global_bound:
             continue
         r = idx.source.node_range(node)

@@ -9,7 +9,7 @@ from lsprotocol import types
 
 from ..tiltfile import catalog
 from . import _knowledge as K
-from ._cursor import Frame
+from ._cursor import Frame, split_top_level
 from ._doc import DocView, follow_load, model_definition
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def _catalog_sig(fn: catalog.Function) -> _Sig:
 def _text_sig(name: str, inner: str, doc: str = "", returns: str | None = None) -> _Sig:
     params: list[_Param] = []
     kw_only = False
-    for raw in K._split_top(inner):
+    for raw in split_top_level(inner):
         p = raw.strip()
         if not p:
             continue

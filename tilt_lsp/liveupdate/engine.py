@@ -20,19 +20,38 @@ Flow
 * Scheduling.  At most one update runs per image; changes arriving meanwhile (a save during an
   update) are merged into the next queued update, which starts right after.  Planning stats
   the files when it runs, so the content that lands last is the last saved one.
+* Manual trigger mode (rule 19).  For an image whose resource (or the whole Tiltfile, without a
+  resource) has ``trigger_mode`` manual, a batch is not journaled: its paths are held and the
+  update ends at once as ``skipped`` ("Only updates on manual trigger ...").  :meth:`sync_now`
+  is the trigger: held changes are journaled and applied; with nothing held it reports, as a
+  ``fallback``, that Tilt would rebuild.  :meth:`trigger` applies held changes only (the watch
+  CLI's Enter key).  Replays to new containers of changes already applied stay automatic.
 * Execution (rule 20), *phase by phase across all replicas*: delete + copy in every container,
   then run step 1 in every container, then step 2, ..., then restart.  Containers are updated
-  concurrently (``parallel``).  Measured with ``tests/bench/bench_liveupdate.py`` (Docker 20.10,
-  2 CPUs, 10 replicas, 1 file): plain execs 334 ms concurrent vs 720 ms one after the other;
-  pre-started execs 42 ms vs 73 ms - concurrent wins either way.  The phase order also keeps
-  the replicas consistent: when a run fails in one replica, no replica runs the later steps.
-  The default transport (:mod:`tilt_lsp.liveupdate.warmexec`) streams the archive into a
-  ``tar`` exec started before the save (exec-tar, not the archive API: see that module).
+  concurrently (``parallel``); when only copies are needed and the transport offers
+  ``extract_tar_many``, one thread writes the archive to every container and collects the
+  answers.  Measured with ``tests/bench/bench_liveupdate.py`` (Docker 20.10, 2 CPUs, 10
+  replicas, 1 file): plain execs ~430 ms concurrent vs ~760 ms one after the other; the default
+  transport ~15 ms vs ~40 ms - concurrent wins either way.  The phase order also keeps the
+  replicas consistent: when a run fails in one replica, no replica runs the later steps.  The
+  default transport (:mod:`tilt_lsp.liveupdate.warmexec`) hands the archive to a receiver
+  process kept running in each container (exec-tar, not the archive API: see that module).
+* Crash loops (rule 18).  Before an update the transport's container states are read (one
+  listing).  A container that is ``restarting``, or was restarted by its restart policy less
+  than ``CRASH_LOOP_WINDOW_S`` ago, fails the whole update with reason ``CrashLoopBackOff``
+  (phase ``failed``, nothing copied, changes kept for new containers).  The mark is sticky while
+  that container exists, even once it runs again; its replacement or :meth:`sync_now` clears
+  it.  With no running container, an exited one is named in the ``skipped`` message and gets
+  the changes (replay) when it starts again (spec test 38).
+* Replicas that disagree (rule 24).  When a ``run()`` step fails in some replicas and succeeds
+  in others, the update fails with reason ``PodsInconsistent`` (a full rebuild is needed); the
+  files stay and the changes are consumed, as for any run failure.
 * Failures (rules 23-27).  A run exiting non-zero (not 137) keeps the synced files, marks the
   image failed and consumes the changes; the next change live-updates normally.  Infrastructure
   errors (container gone, no tar/sh, permission denied, daemon down, 137) fail the update with
   guidance and leave the changes pending, so they are retried with the next update; a transient
-  error is retried once at once.  We never build images: a fallback (file outside every sync,
+  error is retried once at once.  ``UpdateResult.reason`` carries Tilt's reason where it has one
+  (``CrashLoopBackOff``, ``PodsInconsistent``).  We never build images: a fallback (file outside every sync,
   ``fall_back_on``) is reported as phase ``fallback`` saying so, and its paths are listed in the
   status until the image is rebuilt by other means.
 
@@ -46,6 +65,7 @@ exactly one terminal phase (``done``, ``failed``, ``fallback`` or ``skipped``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -77,11 +97,13 @@ from tilt_lsp.liveupdate.tarstream import TarResult, build_tar
 from tilt_lsp.liveupdate.transport.base import (
     ContainerGone,
     ContainerRef,
+    ContainerState,
+    SupportsContainerStates,
     Transport,
     TransportError,
     describe_exit,
 )
-from tilt_lsp.tiltfile.model import Image, LiveUpdateSpec, RunStep, TiltfileModel, image_name
+from tilt_lsp.tiltfile.model import Image, LiveUpdateSpec, Resource, RunStep, TiltfileModel, image_name
 
 __all__ = [
     "EngineOptions",
@@ -101,15 +123,17 @@ Phase = Literal[
     "queued", "sync", "run", "restart", "done", "failed", "fallback", "skipped", "rebuild", "deploy"
 ]
 TERMINAL_PHASES: frozenset[str] = frozenset({"done", "failed", "fallback", "skipped"})
-ImageStateName = Literal["idle", "queued", "updating", "ok", "failed", "fallback", "skipped"]
+ImageStateName = Literal["idle", "queued", "updating", "ok", "failed", "fallback", "skipped", "held"]
 
 EventSink = Callable[[dict[str, Any]], None]
 NO_REBUILD_NOTE = (
     "tilt-lsp does not build images: rebuild and redeploy this image yourself (for example with `tilt up`) "
     "to apply this change"
 )
+MANUAL_TRIGGER_MESSAGE = "Only updates on manual trigger"
 OUTPUT_TAIL_LINES = 10
 _MAX_WATERMARKS = 1000
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -159,6 +183,7 @@ class UpdateResult:
     elapsed_ms: float
     run_failure: RunFailure | None = None
     infra_error: str | None = None
+    reason: str | None = None  # Tilt's reason for a failure: CrashLoopBackOff, PodsInconsistent, ...
     finished_at: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:
@@ -171,6 +196,7 @@ class UpdateResult:
             "elapsedMs": round(self.elapsed_ms, 1),
             "finishedAt": self.finished_at,
             "exitCode": self.run_failure.exit_code if self.run_failure else None,
+            "reason": self.reason,
         }
 
 
@@ -184,6 +210,19 @@ class SupportsContainerEvents(Protocol):
     """Optional transport hook: tell the engine at once when containers start or go away."""
 
     def on_containers_changed(self, callback: Callable[[], None]) -> None: ...
+
+
+@runtime_checkable
+class SupportsExtractMany(Protocol):
+    """Optional transport hook: unpack one archive in many containers from one thread.
+
+    Returns the outcome per container id for the containers it handled (None = success, or the
+    error ``extract_tar`` would have raised); the engine updates the others one by one.
+    """
+
+    def extract_tar_many(
+        self, containers: Sequence[ContainerRef], tar: bytes
+    ) -> dict[str, TransportError | None]: ...
 
 
 @runtime_checkable
@@ -230,6 +269,10 @@ class _ImageState:
     state: ImageStateName = "idle"
     last: UpdateResult | None = None
     needs_rebuild: set[str] = field(default_factory=set)
+    manual: bool = False  # the image's resource has a manual trigger mode (rule 19)
+    manual_held: set[str] = field(default_factory=set)  # changes waiting for the manual trigger
+    manual_full: bool = False  # a resync (watcher overflow) waits for the manual trigger
+    crash: dict[str, str] = field(default_factory=dict)  # container id -> why it is crash-looping (sticky)
 
     @property
     def ref(self) -> str:
@@ -433,7 +476,11 @@ class LiveUpdateEngine:
             self.reload()
             with self._lock:
                 for st in self._states.values():
-                    self._schedule(st, (), full=True)
+                    if st.manual:
+                        st.manual_full = True
+                        self._hold_for_trigger(st, ())
+                    else:
+                        self._schedule(st, (), full=True)
             return
         paths = [os.path.normpath(p) for p in batch.paths]
         if any(p in self._model_files or _is_ignore_file(p) for p in paths):
@@ -445,10 +492,43 @@ class LiveUpdateEngine:
                 mine = [p for p in paths if self._belongs(st, p)]
                 if not mine:
                     continue
+                if st.manual:
+                    st.manual_held.update(mine)
+                    self._hold_for_trigger(st, mine)
+                    continue
                 for p in mine:
                     st.journal[p] = seq
                 st.infra_failed.clear()  # new changes: failed containers are tried again
                 self._schedule(st, mine)
+
+    def _hold_for_trigger(self, st: _ImageState, files: Iterable[str]) -> None:
+        """Rule 19: a manual-trigger image records the change; the update ends at once as skipped."""
+        held = _Pending(uuid.uuid4().hex, time.monotonic(), set(files))
+        self._emit(st, held, "queued", [], message="queued")
+        n = len(st.manual_held)
+        what = "a full resync" if st.manual_full else f"{n} changed file{'s' if n != 1 else ''}"
+        self._terminal(
+            st,
+            held,
+            "skipped",
+            f"{MANUAL_TRIGGER_MESSAGE}: {what} held until triggered (tilt.liveUpdate.syncNow)",
+            [],
+        )
+        st.state = "held"
+
+    def _release_held(self, st: _ImageState, *, force: bool = True) -> bool:
+        """Journal the changes held for the manual trigger and queue their update (lock held)."""
+        if not st.manual_held and not st.manual_full:
+            return False
+        held, full = set(st.manual_held), st.manual_full
+        st.manual_held.clear()
+        st.manual_full = False
+        self._seq += 1
+        for p in held:
+            st.journal[p] = self._seq
+        st.infra_failed.clear()
+        self._schedule(st, held, full=full, force=force)
+        return True
 
     @staticmethod
     def _belongs(st: _ImageState, path: str) -> bool:
@@ -485,12 +565,14 @@ class LiveUpdateEngine:
                     model.watch_ignores,
                     tiltfiles=[model.tiltfile, *model.loads],
                 )
+                resource = _resource_for(model, img.ref)
                 st = _ImageState(
                     image=img,
                     spec=spec,
                     matcher=matcher,
-                    resource=_resource_of(model, img.ref),
+                    resource=resource.name if resource else None,
                     compose=_compose_services(model, img.ref),
+                    manual=(resource.trigger_mode if resource else model.trigger_mode) == "manual",
                 )
                 prev = old.get(img.ref)
                 if prev is not None:
@@ -504,11 +586,15 @@ class LiveUpdateEngine:
                     )
                     st.infra_failed, st.fallback_containers = prev.infra_failed, prev.fallback_containers
                     st.paused = prev.paused
+                    st.manual_held, st.manual_full, st.crash = prev.manual_held, prev.manual_full, prev.crash
                 states[img.ref] = st
             for ref, prev in old.items():  # an image that disappeared: finish its queued update
                 if ref not in states and prev.pending is not None and not prev.running:
                     self._finish_unstarted(prev, prev.pending, "the image is no longer in the Tiltfile")
             self._states = states
+            for st in states.values():
+                if not st.manual:  # switched back to automatic: what was held goes out now
+                    self._release_held(st, force=False)
             self._model = model
             self._model_files = frozenset(os.path.normpath(p) for p in (model.tiltfile, *model.files))
         if self._watcher is not None:
@@ -532,7 +618,7 @@ class LiveUpdateEngine:
         else:
             from tilt_lsp.liveupdate.watcher import FileWatcher
 
-            self._watcher = FileWatcher(self.changed, self.overflow, self.relevant)
+            self._watcher = FileWatcher(self.changed, self.overflow, self.relevant, within=self.root)
         self._watcher.update(self.watch_roots())
         self._watcher.start()
 
@@ -595,8 +681,37 @@ class LiveUpdateEngine:
             states = wanted
         with self._lock:
             for st in states:
-                self._schedule(st, (), full=True, force=True)
+                st.crash.clear()  # an explicit resync looks at the containers afresh (rule 18)
+                if st.manual:
+                    self._manual_trigger(st)
+                else:
+                    self._schedule(st, (), full=True, force=True)
         return [st.ref for st in states]
+
+    def trigger(self, image: str | None = None) -> list[str]:
+        """The manual trigger for images in manual trigger mode that hold changes (rule 19).
+
+        Unlike :meth:`sync_now`, images without held changes are left alone.  Returns the
+        image refs whose held changes are now being applied.
+        """
+        with self._lock:
+            states = [self._state_for(image)] if image else list(self._states.values())
+            return [st.ref for st in states if st.manual and self._release_held(st)]
+
+    def _manual_trigger(self, st: _ImageState) -> None:
+        """Rule 19: with held changes, live-update them; without, Tilt would rebuild (we report it)."""
+        if self._release_held(st):
+            return
+        pending = _Pending(uuid.uuid4().hex, time.monotonic())
+        self._emit(st, pending, "queued", [], message="queued")
+        self._log(st, f'LiveUpdate "{st.ref}": manual trigger without pending changes', pending.update_id)
+        self._terminal(
+            st,
+            pending,
+            "fallback",
+            f"Manual trigger without changes to live-update: this means a full rebuild. {NO_REBUILD_NOTE}",
+            list(st.known.values()),
+        )
 
     def status(self) -> dict[str, Any]:
         """Per-image state, last result, containers (JSON-ready)."""
@@ -617,7 +732,17 @@ class LiveUpdateEngine:
                             }
                             for c in st.known.values()
                         ],
-                        "pendingFiles": [self.rel(p) for p in sorted(st.pending.files)] if st.pending else [],
+                        "pendingFiles": [
+                            self.rel(p)
+                            for p in sorted(
+                                (st.pending.files if st.pending else set())
+                                | (st.held or set())
+                                | st.manual_held
+                            )
+                        ],
+                        "triggerMode": "manual" if st.manual else "auto",
+                        "waitingForTrigger": bool(st.manual_held or st.manual_full),
+                        "crashLooping": sorted(st.crash.values()),
                         "needsRebuild": [self.rel(p) for p in sorted(st.needs_rebuild)],
                         "syncs": [{"local": self.rel(s.local), "remote": s.remote} for s in st.spec.syncs],
                     }
@@ -653,6 +778,12 @@ class LiveUpdateEngine:
         """Queue an update for ``st`` (lock held). While paused, changes are only held."""
         if self._stopped.is_set():
             return
+        current = self._states.get(st.ref)
+        if current is None:
+            return
+        # A caller may hold a state object that a reload has replaced since (the monitor looks
+        # for containers without the lock): queue on the live one, or two updates could overlap.
+        st = current
         if self._is_paused(st) and not force:
             st.held = (st.held or set()) | set(files)
             return
@@ -724,19 +855,34 @@ class LiveUpdateEngine:
             target_seq = self._seq
             journal = dict(st.journal)
         try:
-            containers = self._find_containers(st)
+            # One listing gives the running containers and the state of the others (rule 18).
+            states = self._container_states(st)
+            containers = (
+                sorted((s.container for s in states if s.status == "running"), key=lambda c: (c.name, c.id))
+                if states is not None
+                else self._find_containers(st)
+            )
         except TransportError as exc:
             self._terminal(st, pending, "failed", str(exc), [], infra=str(exc))
             return
+        states = states or []
         with self._lock:
             st.known = {c.id: c for c in containers}
+        crashing = self._note_crashes(st, containers, states)
+        if crashing and (pending.files or pending.full or self._lagging(st, containers)):
+            self._crash_loop_failure(st, pending, containers, crashing)
+            return
         if not containers:
             where = f" or the compose service {', '.join(s for _, s in st.compose)}" if st.compose else ""
+            stopped = [s for s in states if s.stopped]
+            why = ""
+            if stopped:
+                why = " (" + "; ".join(f"{s.container.name}: {s.describe()}" for s in stopped[:3]) + ")"
             self._terminal(
                 st,
                 pending,
                 "skipped",
-                f"no running container of image {st.ref}{where}; the changes are kept and replayed "
+                f"no running container of image {st.ref}{where}{why}; the changes are kept and replayed "
                 "when a container starts",
                 [],
             )
@@ -764,6 +910,60 @@ class LiveUpdateEngine:
             this.files = set(key) if key is not None else set()
             this.full = key is None
             self._apply(st, this, members, key, target_seq, frozenset(replay))
+
+    def _container_states(self, st: _ImageState) -> list[ContainerState] | None:
+        """Every container of the image with its state; None when the transport cannot tell."""
+        transport = self.transport
+        if not isinstance(transport, SupportsContainerStates):
+            return None
+        return transport.container_states(st.ref, st.compose)
+
+    def _note_crashes(
+        self, st: _ImageState, containers: Sequence[ContainerRef], states: Sequence[ContainerState]
+    ) -> dict[str, str]:
+        """Record crash-looping containers; return every container still marked (sticky, rule 18).
+
+        A container stays marked while it exists, even once it runs again: only its replacement
+        (a new container, presumably of a rebuilt image) or a manual resync clears the mark.
+        """
+        now = time.time()
+        present = {c.id for c in containers} | {s.container.id for s in states if s.status != "removing"}
+        with self._lock:
+            st.crash = {cid: why for cid, why in st.crash.items() if cid in present}
+            for s in states:
+                if s.crash_looping(now):
+                    st.crash[s.container.id] = f"{s.container.name} ({s.describe()})"
+            return dict(st.crash)
+
+    def _lagging(self, st: _ImageState, containers: Sequence[ContainerRef]) -> bool:
+        newest = self._image_seq(st)
+        return any(st.watermarks.get(c.id, 0) < newest for c in containers) or (
+            st.spec.initial_sync and any(c.id not in st.seen for c in containers)
+        )
+
+    def _crash_loop_failure(
+        self,
+        st: _ImageState,
+        pending: _Pending,
+        containers: Sequence[ContainerRef],
+        crashing: dict[str, str],
+    ) -> None:
+        """Rule 18: nothing is copied; the image needs a rebuild (changes stay pending for new containers)."""
+        what = f"Cannot live update because container crashing. Container: {', '.join(sorted(crashing.values()))}"
+        self._log(st, f'LiveUpdate "{st.ref}" CrashLoopBackOff: {what}', pending.update_id, kind="error")
+        with self._lock:
+            # No automatic retry into a crash loop: the next change (or a resync) tries again.
+            st.infra_failed.update(c.id for c in containers)
+            st.infra_failed.update(crashing)
+        self._terminal(
+            st,
+            pending,
+            "failed",
+            f"CrashLoopBackOff: {what}. {NO_REBUILD_NOTE}",
+            list(containers),
+            infra=what,
+            reason="CrashLoopBackOff",
+        )
 
     def _apply(
         self,
@@ -834,6 +1034,8 @@ class LiveUpdateEngine:
                     if payload is None:  # a large spooled archive: one reader at a time
                         big = tar
                         results = [(c, self._sync_one(c, p, big, None)) for c in alive]
+                    elif not p.deletes and len(alive) > 1 and self.options.parallel > 1:
+                        results = self._sync_many(alive, p, payload)
                     else:
                         results = self._each(alive, lambda c: self._sync_one(c, p, None, payload))
                 else:
@@ -845,6 +1047,7 @@ class LiveUpdateEngine:
 
         # 3: runs, step by step across the replicas; no replica runs later steps after a failure.
         run_failure: RunFailure | None = None
+        inconsistent: tuple[list[str], list[str]] | None = None  # (failed, succeeded) in the failing step
         total = len(p.runs)
         for index, run in enumerate(p.runs, 1):
             if not alive:
@@ -860,6 +1063,8 @@ class LiveUpdateEngine:
             self._log(st, cmd_line(index, total, run), uid)
             outcomes = self._each(alive, functools.partial(self._run_one, st, uid, run, len(alive) > 1))
             still: list[ContainerRef] = []
+            passed: list[str] = []
+            failed_here: list[str] = []
             for c, out in outcomes:
                 if isinstance(out, BaseException):
                     settle(c, out)
@@ -867,6 +1072,7 @@ class LiveUpdateEngine:
                 code, tail = out
                 if code == 0:
                     still.append(c)
+                    passed.append(c.name)
                 elif code == 137:  # rule 25: killed by the runtime is infrastructure
                     settle(
                         c,
@@ -879,8 +1085,11 @@ class LiveUpdateEngine:
                     )
                 else:
                     still.append(c)  # the replica has the files; only the step failed (rule 23)
+                    failed_here.append(c.name)
                     if run_failure is None:
                         run_failure = RunFailure(run, index, total, code, tail, c.name)
+            if failed_here and passed:  # rule 24: the replicas no longer agree
+                inconsistent = (failed_here, passed)
             alive = still
             if run_failure is not None or infra:
                 break
@@ -890,7 +1099,7 @@ class LiveUpdateEngine:
             self._emit(st, pending, "restart", alive, message=f"restart {_names(alive)}")
             alive = [c for c, err in self._each(alive, self._restart_one) if settle(c, err)]
 
-        self._conclude(st, pending, containers, alive, gone, infra, run_failure, target_seq)
+        self._conclude(st, pending, containers, alive, gone, infra, run_failure, target_seq, inconsistent)
 
     def _full_plan(self, st: _ImageState, replay: frozenset[str]) -> Plan:
         """Initial sync / resync: every non-ignored file under the syncs, plus deletes of replayed paths."""
@@ -922,6 +1131,7 @@ class LiveUpdateEngine:
         infra: list[tuple[ContainerRef, TransportError]],
         run_failure: RunFailure | None,
         target_seq: int,
+        inconsistent: tuple[list[str], list[str]] | None = None,
     ) -> None:
         uid = pending.update_id
         if infra:
@@ -948,9 +1158,20 @@ class LiveUpdateEngine:
             what = f'command "{rf.run.display}" failed with exit code: {rf.exit_code}{suffix}'
             self._log(st, f"  \u2192 Failed to update container {rf.container}: {what}", uid, kind="error")
             message = f"run {rf.index}/{rf.total} failed in {rf.container}: {what}"
+            reason: str | None = None
+            if inconsistent is not None:
+                # Rule 24: some replicas ran the step fine, others did not; Tilt rebuilds.
+                failed_names, passed_names = inconsistent
+                reason = "PodsInconsistent"
+                detail = (
+                    f"containers in inconsistent state: run {rf.index}/{rf.total} failed in "
+                    f"{', '.join(failed_names)} but succeeded in {', '.join(passed_names)}"
+                )
+                self._log(st, f'LiveUpdate "{st.ref}" PodsInconsistent: {detail}', uid, kind="error")
+                message = f"PodsInconsistent: {detail}; a full rebuild is needed. {NO_REBUILD_NOTE}\n{what}"
             if rf.output_tail:
                 message += "\n" + "\n".join(rf.output_tail)
-            self._terminal(st, pending, "failed", message, alive, run_failure=rf)
+            self._terminal(st, pending, "failed", message, alive, run_failure=rf, reason=reason)
             return
         if not alive:
             names = ", ".join(c.name for c in gone)
@@ -1009,6 +1230,40 @@ class LiveUpdateEngine:
         except TransportError as exc:
             return exc
         return None
+
+    def _sync_many(
+        self, containers: list[ContainerRef], p: Plan, payload: bytes
+    ) -> list[tuple[ContainerRef, TransportError | None]]:
+        """Copies only, several containers: one batch through the transport when it can."""
+        transport = self.transport
+        done: dict[str, TransportError | None] = {}
+        if isinstance(transport, SupportsExtractMany):
+            try:
+                done = transport.extract_tar_many(containers, payload)
+            except Exception:  # a bug there must not cost the update: go one by one
+                _log.exception("batch extraction failed")
+                done = {}
+
+        def finish(c: ContainerRef) -> TransportError | None:
+            if c.id not in done:
+                return self._sync_one(c, p, None, payload)
+            err = done[c.id]
+            # The batch was the first attempt: a transient failure gets its one retry (rule 27).
+            if (
+                err is None
+                or not (self.options.retry_transient and err.transient)
+                or isinstance(err, ContainerGone)
+            ):
+                return err
+            try:
+                transport.extract_tar(c, payload)
+            except TransportError as exc:
+                return exc
+            return None
+
+        rest = [c for c in containers if done.get(c.id, _MISSING) is not None]
+        outcomes = dict((c.id, out) for c, out in self._each(rest, finish))
+        return [(c, outcomes.get(c.id)) for c in containers]
 
     def _run_one(
         self, st: _ImageState, uid: str, run: RunStep, multi: bool, c: ContainerRef
@@ -1076,6 +1331,7 @@ class LiveUpdateEngine:
         *,
         run_failure: RunFailure | None = None,
         infra: str | None = None,
+        reason: str | None = None,
     ) -> None:
         elapsed = (time.monotonic() - pending.queued_at) * 1000
         files = tuple(sorted(pending.files))
@@ -1090,6 +1346,7 @@ class LiveUpdateEngine:
             elapsed_ms=elapsed,
             run_failure=run_failure,
             infra_error=infra,
+            reason=reason,
         )
         with self._lock:
             st.last = result
@@ -1172,7 +1429,9 @@ class LiveUpdateEngine:
                     )  # replay without waiting for a poll
                 subscribed = True
             try:
-                self._discover(initial=first)
+                round_ = getattr(self.transport, "discovery_round", None) if self._states else None
+                with round_() if round_ is not None else contextlib.nullcontext():
+                    self._discover(initial=first)
             except Exception:
                 _log.exception("container discovery failed")
             first = False
@@ -1200,6 +1459,8 @@ class LiveUpdateEngine:
                 continue
             all_ids.update(c.id for c in containers)
             with self._lock:
+                if self._states.get(st.ref) is not st:
+                    continue  # replaced by a reload meanwhile: the next round looks at the new one
                 st.known = {c.id: c for c in containers}
                 ids = set(st.known)
                 if st.fallback_containers and ids and not ids & st.fallback_containers:
@@ -1398,10 +1659,10 @@ def _is_ignore_file(path: str) -> bool:
     return base in (".dockerignore", ".tiltignore") or base.endswith(".dockerignore")
 
 
-def _resource_of(model: TiltfileModel, ref: str) -> str | None:
+def _resource_for(model: TiltfileModel, ref: str) -> Resource | None:
     for r in model.resources:
         if ref in r.images or any(image_name(i) == image_name(ref) for i in r.images):
-            return r.name
+            return r
     return None
 
 

@@ -37,19 +37,65 @@ def _covered(path: str, roots: Iterable[str]) -> bool:
     return False
 
 
-def watch_plan(dirs: Iterable[str], files: Iterable[str]) -> list[tuple[str, bool]]:
+#: At most this many directories are watched.  watchdog runs one thread and one inotify
+#: instance per watch (and Linux allows 128 instances per user by default), so a Tiltfile with
+#: hundreds of image contexts would otherwise start hundreds of threads or fail to watch some.
+MAX_WATCHES = 16
+
+
+def watch_plan(
+    dirs: Iterable[str], files: Iterable[str], *, limit: int = MAX_WATCHES, within: str | None = None
+) -> list[tuple[str, bool]]:
     """(directory, recursive) pairs to schedule: nested directories collapse into their ancestor;
-    a file is watched through its (existing) parent directory, non-recursively."""
-    recursive: list[str] = []
-    for d in sorted({os.path.normpath(d) for d in dirs}, key=len):
-        if os.path.isdir(d) and not _covered(d, recursive):
-            recursive.append(d)
+    a file is watched through its (existing) parent directory, non-recursively.
+
+    Beyond ``limit`` watches, sibling directories are replaced by their parent (the parent with
+    the most watched children first, deepest first on a tie) until the plan fits: watching a
+    little more than needed is harmless, as events are filtered by relevance anyway.  Merging
+    never produces a directory outside ``within`` (the project folder), nor the file system root.
+    """
+    recursive = _collapse(d for d in {os.path.normpath(d) for d in dirs} if os.path.isdir(d))
     flat: set[str] = set()
     for f in files:
         parent = os.path.dirname(os.path.normpath(f))
         if os.path.isdir(parent) and not _covered(parent, recursive):
             flat.add(parent)
+    while len(recursive) + len(flat) > limit:
+        merged = _merge_siblings(recursive, flat, within)
+        if merged is None:
+            break
+        recursive = _collapse([*recursive, merged])
+        flat = {d for d in flat if not _covered(d, recursive)}
     return [(d, True) for d in sorted(recursive)] + [(d, False) for d in sorted(flat)]
+
+
+def _collapse(dirs: Iterable[str]) -> list[str]:
+    """The directories not inside another one of them."""
+    out: list[str] = []
+    for d in sorted(set(dirs), key=len):
+        if not _covered(d, out):
+            out.append(d)
+    return out
+
+
+def _merge_siblings(recursive: Sequence[str], flat: Iterable[str], within: str | None) -> str | None:
+    """The directory whose recursive watch should replace several planned ones (None: none allowed)."""
+    counts: dict[str, int] = {}
+    for d in [*recursive, *flat]:
+        parent = os.path.dirname(d)
+        if parent == d or os.path.dirname(parent) == parent:  # never watch "/" recursively
+            continue
+        if within is not None and not _covered(parent, [os.path.normpath(within)]):
+            continue
+        counts[parent] = counts.get(parent, 0) + 1
+    if not counts:
+        return None
+    best = max(counts, key=lambda p: (counts[p], p.count(os.sep), p))
+    if counts[best] >= 2:
+        return best
+    # No two share a parent: lift the deepest one level up and try again.
+    deepest = max(counts, key=lambda p: (p.count(os.sep), p))
+    return deepest
 
 
 class _OverflowHandler(logging.Handler):
@@ -75,7 +121,9 @@ class FileWatcher:
         relevant: Callable[[str], bool],
         *,
         observer_factory: Callable[[], Any] | None = None,
+        within: str | None = None,
     ) -> None:
+        self._within = within
         self._on_paths = on_paths
         self._on_overflow = on_overflow
         self._relevant = relevant
@@ -118,7 +166,7 @@ class FileWatcher:
     def update(self, roots: tuple[Sequence[str], Sequence[str]]) -> None:
         """Watch these (directories, files) from now on; a no-op when nothing changed."""
         dirs, files = roots
-        new_plan = watch_plan(dirs, files)
+        new_plan = watch_plan(dirs, files, within=self._within)
         with self._lock:
             if new_plan == self._plan and (self._watches or not self._started):
                 return

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib import resources
-from importlib.resources.abc import Traversable
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 __all__ = [
     "Attribute",
@@ -35,10 +37,12 @@ __all__ = [
     "Param",
     "ParamKind",
     "RuntimeParam",
+    "FunctionHead",
     "TypeInfo",
     "Value",
     "accepts_any_keyword",
     "function",
+    "function_heads",
     "functions",
     "markdown",
     "modules",
@@ -184,6 +188,9 @@ class _Catalog:
 
 
 def _data_dir() -> Traversable:
+    from importlib import resources  # only for unusual installs (zip files): see _read_json
+    from pathlib import Path
+
     try:
         return resources.files(__package__ or "tilt_lsp.tiltfile") / "data"
     except (TypeError, ValueError, OSError, ModuleNotFoundError):
@@ -193,6 +200,17 @@ def _data_dir() -> Traversable:
 
 
 def _read_json(name: str) -> dict[str, Any] | None:
+    # The data normally sits next to this module: read it directly (importing
+    # importlib.resources costs more than reading the files).
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", name)
+    try:
+        with open(here, "rb") as f:
+            return cast(dict[str, Any], json.loads(f.read()))
+    except FileNotFoundError:
+        if os.path.isdir(os.path.dirname(here)):
+            return None  # the data folder is there but not this (optional) file
+    except OSError:
+        pass
     resource = _data_dir() / name
     if not resource.is_file():
         return None
@@ -211,6 +229,7 @@ def _bare(module: str | None, name: str) -> str:
     return name
 
 
+@functools.cache
 def _merged_docs() -> dict[str, dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {"functions": {}, "values": {}, "types": {}}
     for fname in ("docs_core.json", "docs_modules.json"):
@@ -356,56 +375,137 @@ _CLASSIC_RAW: dict[str, Any] = {
 }
 
 
+_V = TypeVar("_V")
+
+
+class _LazyMap(Mapping[str, _V], Generic[_V]):
+    """A read-only mapping whose values are built from raw entries on first access.
+
+    Evaluating a Tiltfile needs the names of all builtins but the full description
+    (documentation, both parameter views) of only the few it calls.
+    """
+
+    def __init__(self, raw: dict[str, Any], build: Callable[[str, Any], _V]) -> None:
+        self._raw = raw
+        self._build = build
+        self._built: dict[str, _V] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, key: str) -> _V:
+        v = self._built.get(key)
+        if v is None:
+            raw = self._raw[key]  # KeyError for unknown names, as a dict would
+            v = self._build(key, raw)
+            with self._lock:
+                v = self._built.setdefault(key, v)
+        return v
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._raw
+
+    def __repr__(self) -> str:
+        return f"<catalog of {len(self._raw)} entries>"
+
+
+@dataclass(frozen=True)
+class FunctionHead:
+    """What evaluation needs of every builtin, without building its full description."""
+
+    qualname: str
+    module: str | None
+    name: str
+    returns: str | None
+
+
 @functools.cache
-def _catalog() -> _Catalog:
+def _facts() -> dict[str, Any]:
     facts = _read_json("api_facts.json")
     if facts is None:  # pragma: no cover - packaging error
         raise RuntimeError("tilt_lsp/tiltfile/data/api_facts.json is missing")
-    docs = _merged_docs()
-    fdocs = cast(dict[str, dict[str, Any]], docs["functions"])
+    return facts
 
-    funcs: dict[str, Function] = {}
-    for raw in cast(list[dict[str, Any]], facts.get("functions") or []):
+
+@functools.cache
+def _raw_functions() -> dict[str, tuple[dict[str, Any], bool]]:
+    out: dict[str, tuple[dict[str, Any], bool]] = {}
+    for raw in cast(list[dict[str, Any]], _facts().get("functions") or []):
         module = cast(str | None, raw.get("module"))
-        qn = _qualname(module, cast(str, raw["name"]))
-        funcs[qn] = _build_function(raw, fdocs.get(qn))
-    if CLASSIC_LIVE_UPDATE not in funcs:
-        funcs[CLASSIC_LIVE_UPDATE] = _build_function(
-            _CLASSIC_RAW, fdocs.get(CLASSIC_LIVE_UPDATE), classic=True
-        )
+        out[_qualname(module, cast(str, raw["name"]))] = (raw, False)
+    if CLASSIC_LIVE_UPDATE not in out:
+        out[CLASSIC_LIVE_UPDATE] = (_CLASSIC_RAW, True)
+    return out
 
-    vals: dict[str, Value] = {}
-    vdocs = cast(dict[str, str], docs["values"])
-    for raw in cast(list[dict[str, Any]], facts.get("values") or []):
+
+@functools.cache
+def function_heads() -> tuple[FunctionHead, ...]:
+    """(qualname, module, name, return type) of every builtin, cheaply (no documentation)."""
+    out: list[FunctionHead] = []
+    for qn, (raw, _) in _raw_functions().items():
         module = cast(str | None, raw.get("module"))
         name = _bare(module, cast(str, raw["name"]))
-        qn = _qualname(module, name)
-        vals[qn] = Value(qn, module, name, cast(str | None, raw.get("type")), vdocs.get(qn, ""))
+        out.append(FunctionHead(qn, module, name, _RETURN_OVERRIDES.get(qn, cast(str | None, raw.get("returns")))))
+    return tuple(out)
 
-    tys: dict[str, TypeInfo] = {}
-    tdocs = cast(dict[str, str], docs["types"])
+
+def _make_function(qn: str, entry: tuple[dict[str, Any], bool]) -> Function:
+    raw, classic = entry
+    fdocs = cast(dict[str, dict[str, Any]], _merged_docs()["functions"])
+    return _build_function(raw, fdocs.get(qn), classic=classic)
+
+
+def _make_value(qn: str, raw: dict[str, Any]) -> Value:
+    module = cast(str | None, raw.get("module"))
+    name = _bare(module, cast(str, raw["name"]))
+    vdocs = cast(dict[str, str], _merged_docs()["values"])
+    return Value(qn, module, name, cast(str | None, raw.get("type")), vdocs.get(qn, ""))
+
+
+def _make_type(tname: str, raw: dict[str, Any]) -> TypeInfo:
+    tdocs = cast(dict[str, str], _merged_docs()["types"])
+    attrs = tuple(
+        Attribute(cast(str, a["name"]), cast(str | None, a.get("type")))
+        for a in cast(list[dict[str, Any]], raw.get("attributes") or [])
+    )
+    return TypeInfo(
+        name=tname,
+        doc=tdocs.get(tname, ""),
+        attributes=attrs,
+        module=cast(str | None, raw.get("module")),
+        kind=cast(str | None, raw.get("kind")),
+        alias_of=cast(str | None, raw.get("alias_of")),
+    )
+
+
+@functools.cache
+def _catalog() -> _Catalog:
+    facts = _facts()
+    raw_funcs = _raw_functions()
+
+    raw_vals: dict[str, dict[str, Any]] = {}
+    val_modules: dict[str, str | None] = {}
+    for raw in cast(list[dict[str, Any]], facts.get("values") or []):
+        module = cast(str | None, raw.get("module"))
+        qn = _qualname(module, _bare(module, cast(str, raw["name"])))
+        raw_vals[qn] = raw
+        val_modules[qn] = module
+
+    raw_types: dict[str, dict[str, Any]] = {}
     for raw in cast(list[dict[str, Any]], facts.get("types") or []):
-        tname = cast(str, raw["name"])
-        attrs = tuple(
-            Attribute(cast(str, a["name"]), cast(str | None, a.get("type")))
-            for a in cast(list[dict[str, Any]], raw.get("attributes") or [])
-        )
-        tys[tname] = TypeInfo(
-            name=tname,
-            doc=tdocs.get(tname, ""),
-            attributes=attrs,
-            module=cast(str | None, raw.get("module")),
-            kind=cast(str | None, raw.get("kind")),
-            alias_of=cast(str | None, raw.get("alias_of")),
-        )
+        raw_types[cast(str, raw["name"])] = raw
 
     mods: dict[str, set[str]] = {}
-    for qn, fn in funcs.items():
-        if fn.module:
-            mods.setdefault(fn.module, set()).add(qn)
-    for qn, v in vals.items():
-        if v.module:
-            mods.setdefault(v.module, set()).add(qn)
+    for head in function_heads():
+        if head.module:
+            mods.setdefault(head.module, set()).add(head.qualname)
+    for qn, vmod in val_modules.items():
+        if vmod:
+            mods.setdefault(vmod, set()).add(qn)
     # Sub-modules are members of their parent (``os.path`` is reachable as ``os.path``).
     for mod in list(mods):
         parent, _, _ = mod.rpartition(".")
@@ -414,9 +514,9 @@ def _catalog() -> _Catalog:
             parent, _, _ = parent.rpartition(".")
 
     return _Catalog(
-        functions=MappingProxyType(funcs),
-        values=MappingProxyType(vals),
-        types=MappingProxyType(tys),
+        functions=_LazyMap(raw_funcs, _make_function),
+        values=_LazyMap(raw_vals, _make_value),
+        types=_LazyMap(raw_types, _make_type),
         modules=MappingProxyType({m: sorted(members) for m, members in sorted(mods.items())}),
     )
 

@@ -7,16 +7,18 @@ engine use.  It never raises for bad input: every problem becomes a diagnostic.
 from __future__ import annotations
 
 import ast
+import gc
 import os
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, overload
 
-from . import codes
+from . import chunks, codes
 from .checks import run_checks
+from .forking import ForkedCall, can_fork
 from .interp import (
     BudgetExceeded,
     ErrorSite,
@@ -39,7 +41,15 @@ from .model import (
 )
 from .resolve import check_names
 from .resources import assemble_resources
-from .syntax import MAX_FILE_BYTES, ParsedFile, Problem, SourceFile, decode_source, parse_source
+from .syntax import (
+    MAX_FILE_BYTES,
+    ParsedFile,
+    Problem,
+    SourceFile,
+    check_dialect,
+    decode_source,
+    parse_source,
+)
 from .tilt_api import TiltBuiltins, TiltState
 from .universe import make_universe
 from .values import Builtin, EvalError, Function, Unknown, freeze, starlark_repr
@@ -53,6 +63,35 @@ _PARSE_CACHE_SIZE = 64
 _PARSE_CACHE_LOCK = threading.Lock()
 _DID_YOU_MEAN = re.compile(r"\(did you mean \.?([\w.]+)\?\)")
 
+# An evaluation allocates ~100k long-lived objects (syntax trees, values, the model); with
+# CPython's default collector thresholds the cyclic GC would traverse them many times over
+# (a fifth of the run time on large files).  While evaluations run, young-generation
+# collections happen every _GC_GEN0 allocations instead (garbage cycles are still collected).
+_GC_GEN0 = 200_000
+_GC_LOCK = threading.Lock()
+_GC_ACTIVE = 0
+_GC_SAVED: tuple[int, int, int] | None = None
+
+
+def _gc_relax() -> None:
+    global _GC_ACTIVE, _GC_SAVED
+    with _GC_LOCK:
+        _GC_ACTIVE += 1
+        if _GC_ACTIVE == 1:
+            cur = gc.get_threshold()
+            if 0 < cur[0] < _GC_GEN0:
+                _GC_SAVED = cur
+                gc.set_threshold(_GC_GEN0, max(cur[1], 20), max(cur[2], 20))
+
+
+def _gc_restore() -> None:
+    global _GC_ACTIVE, _GC_SAVED
+    with _GC_LOCK:
+        _GC_ACTIVE -= 1
+        if _GC_ACTIVE == 0 and _GC_SAVED is not None:
+            gc.set_threshold(*_GC_SAVED)
+            _GC_SAVED = None
+
 
 
 def find_tiltfile(path: str) -> str:
@@ -62,12 +101,125 @@ def find_tiltfile(path: str) -> str:
     return path
 
 
+class _PendingProblems:
+    """Static problems of one parsed file, possibly still being computed by a forked child.
+
+    The evaluation goes on meanwhile; the diagnostics collector resolves them at the end,
+    in the place where they were added (so the result is the same as computing them first).
+    """
+
+    def __init__(
+        self,
+        key: tuple[str, str],
+        parsed: ParsedFile,
+        broken_names: set[str],
+        names: frozenset[str],
+        segments: list[chunks.Segment] | None = None,
+    ) -> None:
+        self.key = key
+        self.parsed = parsed
+        self.broken_names = broken_names
+        self.names = names
+        self.child: ForkedCall | None = None
+        self._result: list[Problem] | None = None
+        # With segments (see chunks.py), only the problems of segments not checked before are computed.
+        self.segments = segments
+        self.todo: list[int] = []
+        self.top: frozenset[str] = frozenset()
+        self.shadow: frozenset[str] = frozenset()
+        if segments is not None:
+            self.top, self.shadow = chunks.top_names(key[0], segments, names)
+            self.todo = chunks.missing(segments, self.top, self.shadow)
+
+    def work_chars(self) -> int:
+        """How much text the checks still have to look at."""
+        if self.segments is None:
+            return len(self.key[1])
+        return sum(len(self.segments[k].text) for k in self.todo)
+
+    def compute(self) -> list[Problem]:
+        src, module = self.parsed.source, self.parsed.module
+        if self.segments is not None:
+            if self.todo:
+                found = chunks.compute(src, self.segments, self.todo, self.top, self.shadow)
+                chunks.install(self.segments, self.todo, found, self.top, self.shadow)
+                self.todo = []
+            return chunks.problems(self.segments)
+        return [*check_dialect(src, module), *check_names(src, module, self.names)]
+
+    def start(self) -> None:
+        segs, todo = self.segments, self.todo
+
+        def work() -> Any:
+            if segs is not None:
+                return chunks.compute(self.parsed.source, segs, todo, self.top, self.shadow)
+            return [
+                (p.code, p.message, p.range.start.line, p.range.start.character, p.range.end.line, p.range.end.character)
+                for p in self.compute()
+            ]
+
+        try:
+            self.child = ForkedCall(work)
+        except OSError:
+            self.child = None
+
+    def get(self) -> list[Problem]:
+        if self._result is None:
+            found: list[Problem] | None = None
+            if self.child is not None:
+                raw = self.child.result(_CHILD_TIMEOUT_S)
+                self.child = None
+                if isinstance(raw, list):
+                    if self.segments is not None:
+                        if len(raw) == len(self.todo):
+                            chunks.install(self.segments, self.todo, raw, self.top, self.shadow)
+                            self.todo = []
+                    else:
+                        found = [Problem(c, m, Range.of(a, b, x, y)) for c, m, a, b, x, y in raw]
+            problems = [*self.parsed.problems, *(found if found is not None else self.compute())]
+            self._result = problems
+            _cache_put(self.key, (self.parsed, problems, self.broken_names))
+        return self._result
+
+    def cancel(self) -> None:
+        if self.child is not None:
+            self.child.cancel()
+            self.child = None
+
+
+# Files at least this large have their static checks run in a forked child (when safe):
+# below it, fork() costs about as much as the checks.
+_FORK_MIN_CHARS = 60_000
+# The checks are linear in the file's size; this only guards against a stuck child.
+_CHILD_TIMEOUT_S = 10.0
+
+
+def _cache_put(key: tuple[str, str], value: tuple[ParsedFile, list[Problem], set[str]]) -> None:
+    with _PARSE_CACHE_LOCK:
+        _PARSE_CACHE[key] = value
+        while len(_PARSE_CACHE) > _PARSE_CACHE_SIZE:
+            _PARSE_CACHE.popitem(last=False)
+
+
+def _drop_parses_of(path: str) -> None:
+    """The segments of ``path`` moved (chunks.py): cached parses of it that share them are stale."""
+    with _PARSE_CACHE_LOCK:
+        for key in [k for k in _PARSE_CACHE if k[0] == path]:
+            del _PARSE_CACHE[key]
+
+
+chunks.SHIFT_HOOKS.append(_drop_parses_of)
+
+
+_Entry = tuple[str, str, "Location | None", "Severity | None", "tuple[RelatedInfo, ...]"]
+
+
 @dataclass
 class _Collector:
+    """Diagnostics in the order they were reported; duplicates are dropped when they are read."""
+
     root: str
-    items: list[Diagnostic] = field(default_factory=list)
-    _seen: set[tuple[str, str, str, int]] = field(default_factory=set)
-    _seen_ranges: set[tuple[str, str, Range]] = field(default_factory=set)
+    _log: list[_Entry | tuple[str, _PendingProblems]] = field(default_factory=list)
 
     def add(
         self,
@@ -77,27 +229,64 @@ class _Collector:
         severity: Severity | None = None,
         related: tuple[RelatedInfo, ...] = (),
     ) -> None:
+        self._log.append((code, message, loc, severity, related))
+
+    def add_static(self, path: str, problems: list[Problem] | _PendingProblems) -> None:
+        if isinstance(problems, _PendingProblems):
+            self._log.append((path, problems))
+        else:
+            for p in problems:
+                self.add(p.code, p.message, Location(path, p.range))
+
+    def pending(self) -> list[_PendingProblems]:
+        return [e[1] for e in self._log if len(e) == 2]
+
+    @property
+    def items(self) -> list[Diagnostic]:
+        out: list[Diagnostic] = []
+        seen: set[tuple[str, str, str, int]] = set()
+        seen_ranges: set[tuple[str, str, Range]] = set()
+        for entry in self._log:
+            if len(entry) == 2:
+                path, pend = entry
+                for p in pend.get():
+                    self._add(out, seen, seen_ranges, p.code, p.message, Location(path, p.range), None, ())
+            else:
+                self._add(out, seen, seen_ranges, *entry)
+        return out
+
+    def _add(
+        self,
+        items: list[Diagnostic],
+        seen: set[tuple[str, str, str, int]],
+        seen_ranges: set[tuple[str, str, Range]],
+        code: str,
+        message: str,
+        loc: Location | None,
+        severity: Severity | None,
+        related: tuple[RelatedInfo, ...],
+    ) -> None:
         if loc is None:
             loc = Location(self.root, Range.of(0, 0, 0, 0))
         key = (loc.path, code, message, loc.range.start.line)
-        if key in self._seen:
+        if key in seen:
             return
         if code == "TL308":
             rkey = (loc.path, code, loc.range)
-            if rkey in self._seen_ranges:
+            if rkey in seen_ranges:
                 return
-            self._seen_ranges.add(rkey)
+            seen_ranges.add(rkey)
         # A static (TL2) problem and the same problem found at run time: keep one.
         if code.startswith("TL2"):
-            for d in self.items:
+            for d in items:
                 if d.path == loc.path and d.code == code and d.range.start.line == loc.range.start.line:
                     if message.split(" (did you mean")[0] == d.message.split(" (did you mean")[0]:
                         return
-        self._seen.add(key)
+        seen.add(key)
         sev = severity or codes.severity_of(code)
         m = _DID_YOU_MEAN.search(message)
         data = {"replace": m.group(1)} if m else None
-        self.items.append(Diagnostic(loc.path, loc.range, sev, code, message, related, data))
+        items.append(Diagnostic(loc.path, loc.range, sev, code, message, related, data))
 
 
 class _Evaluation:
@@ -124,8 +313,15 @@ class _Evaluation:
         del self.predeclared["__file__"], self.predeclared["__name__"]
         self.interp.predeclared = self.predeclared
         self.modules: dict[str, dict[str, Any]] = {}
+        self.leases: set[str] = set()  # paths whose segments this evaluation uses (chunks.acquire)
         self.in_progress: list[str] = []
         self.files: dict[str, FileInfo] = {}
+
+    def close(self) -> None:
+        """The evaluation is over: its files' segments may be moved by the next one."""
+        for path in self.leases:
+            chunks.release(path)
+        self.leases.clear()
 
     # ------------------------------------------------------------- reporting
 
@@ -200,11 +396,10 @@ class _Evaluation:
         if "\x00" in text:
             self.diags.add("TL107", "file contains NUL characters; a Tiltfile must be text", Location(path, Range.of(0, 0, 0, 0)))
             return None
-        parsed, static_problems, broken_names = self._analyze_source(path, text)
+        parsed, static_problems, broken_names = self._analyze_source(path, text, background=True)
         src = parsed.source
         self.interp.sources[path] = src
-        for p in static_problems:
-            self.diags.add(p.code, p.message, Location(path, p.range))
+        self.diags.add_static(path, static_problems)
         globals_: dict[str, Any] = {"__file__": path, "__name__": "__main__" if is_root else os.path.basename(path)}
         for name in broken_names:
             globals_.setdefault(name, Unknown)
@@ -218,28 +413,53 @@ class _Evaluation:
             self.files[path] = self._file_info(path, src, parsed.module, globals_)
         return globals_
 
-    def _analyze_source(self, path: str, text: str) -> tuple[ParsedFile, list[Problem], set[str]]:
-        """Parse + static checks, cached by (path, text): unchanged files cost nothing on re-evaluation."""
+    @overload
+    def _analyze_source(self, path: str, text: str) -> tuple[ParsedFile, list[Problem], set[str]]: ...
+
+    @overload
+    def _analyze_source(
+        self, path: str, text: str, background: bool
+    ) -> tuple[ParsedFile, list[Problem] | _PendingProblems, set[str]]: ...
+
+    def _analyze_source(
+        self, path: str, text: str, background: bool = False
+    ) -> tuple[ParsedFile, list[Problem] | _PendingProblems, set[str]]:
+        """Parse + static checks, cached by (path, text): unchanged files cost nothing on re-evaluation.
+
+        With ``background``, the static checks of a large file may still be running in a
+        forked child when this returns (see _PendingProblems).
+        """
         key = (path, text)
+        if path not in self.leases:
+            # Segments of this file in use: another evaluation must not move them meanwhile.
+            self.leases.add(path)
+            chunks.acquire(path)
         with _PARSE_CACHE_LOCK:
             hit = _PARSE_CACHE.get(key)
             if hit is not None:
                 _PARSE_CACHE.move_to_end(key)
                 return hit
-        parsed = parse_source(path, text)
+        segments: list[chunks.Segment] | None = None
+        parsed: ParsedFile | None = None
+        if chunks.ENABLED:
+            try:
+                parsed, segments, _ = chunks.parse(path, text)
+            except chunks._Fallback:  # noqa: SLF001
+                parsed, segments = None, None
+        if parsed is None:
+            parsed = parse_source(path, text, dialect=False)
         src = parsed.source
-        problems = list(parsed.problems)
         # Names bound inside statements that failed to parse must not cascade.
         broken_names: set[str] = set()
         for first, last in parsed.broken_lines:
             broken_names |= _names_in_broken(src, first, last)
-        problems.extend(check_names(src, parsed.module, self.predeclared.keys() | {"__file__", "__name__"} | broken_names))
-        result = (parsed, problems, broken_names)
-        with _PARSE_CACHE_LOCK:
-            _PARSE_CACHE[key] = result
-            while len(_PARSE_CACHE) > _PARSE_CACHE_SIZE:
-                _PARSE_CACHE.popitem(last=False)
-        return result
+        names = frozenset(self.predeclared.keys() | {"__file__", "__name__"} | broken_names)
+        pending = _PendingProblems(key, parsed, broken_names, names, segments)
+        if background and pending.work_chars() >= _FORK_MIN_CHARS and can_fork():
+            pending.start()
+            if pending.child is not None:
+                return parsed, pending, broken_names
+        return parsed, pending.get(), broken_names
 
     def _file_info(self, path: str, src: SourceFile, module: ast.Module, globals_: dict[str, Any]) -> FileInfo:
         defs: list[Definition] = []
@@ -255,8 +475,12 @@ class _Evaluation:
             signature = None
             doc = None
             if isinstance(v, Function) and isinstance(v.node, ast.FunctionDef):
-                signature = _signature(v.node)
-                doc = ast.get_docstring(v.node)
+                # Kept on the node: unchanged statements keep their nodes from edit to edit (chunks.py).
+                sig_doc = getattr(v.node, "_tilt_sig_doc", None)
+                if sig_doc is None:
+                    sig_doc = (_signature(v.node), ast.get_docstring(v.node))
+                    v.node._tilt_sig_doc = sig_doc  # type: ignore[attr-defined]
+                signature, doc = sig_doc
                 if kind != "load":
                     kind = "function"
             elif isinstance(v, (str, int, float, bool)) or (isinstance(v, (list, tuple, dict)) and len(v) <= 20):
@@ -536,16 +760,24 @@ def evaluate(
             result.append(ev.run())
         except BaseException as e:  # noqa: BLE001 - reported as a diagnostic below
             failure.append(e)
+        finally:
+            for pending in ev.diags.pending():
+                pending.cancel()  # a child still running (evaluation cancelled or failed)
+            ev.close()
 
     # A dedicated thread with a large stack lets deep (but finite) recursion work.
-    old = threading.stack_size()
+    _gc_relax()
     try:
-        threading.stack_size(256 * 1024 * 1024)
-        t = threading.Thread(target=target, name="tiltfile-eval", daemon=True)
-        t.start()
+        old = threading.stack_size()
+        try:
+            threading.stack_size(256 * 1024 * 1024)
+            t = threading.Thread(target=target, name="tiltfile-eval", daemon=True)
+            t.start()
+        finally:
+            threading.stack_size(old)
+        t.join()
     finally:
-        threading.stack_size(old)
-    t.join()
+        _gc_restore()
     if failure and isinstance(failure[0], EvaluationCancelled):
         raise failure[0]
     if result:

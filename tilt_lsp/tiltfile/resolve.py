@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import ast
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from . import catalog
 from .binding import IGNORES_ALL_ARGS, IGNORES_KEYWORDS, keyword_hint, param_spec
 from .interp import assigned_names
 from .model import Range
-from .syntax import Problem, SourceFile
+from .syntax import _CHILD_FIELDS, Problem, SourceFile, _child_fields
 
 
 @dataclass
 class _Scope:
-    names: set[str]
+    names: set[str] | frozenset[str]
     parent: _Scope | None
 
     def has(self, name: str) -> bool:
@@ -61,12 +61,32 @@ def _params(a: ast.arguments) -> set[str]:
 
 
 def check_names(src: SourceFile, module: ast.Module, predeclared: Iterable[str]) -> list[Problem]:
-    pre = set(predeclared)
-    top = _Scope(assigned_names(module.body) | pre, None)
-    out: list[Problem] = []
     globals_shadow = assigned_names(module.body)
+    return check_names_in(src, module.body, globals_shadow | set(predeclared), globals_shadow)
+
+
+def check_names_in(
+    src: SourceFile,
+    stmts: list[ast.stmt],
+    top_names: set[str] | frozenset[str],
+    globals_shadow: set[str] | frozenset[str],
+    seen: set[str] | None = None,
+    undefined_seen: list[bool] | None = None,
+) -> list[Problem]:
+    """check_names over some of a file's top-level statements.
+
+    ``top_names`` are the names defined at the file's top level (its own assignments, which
+    are ``globals_shadow``, and the predeclared ones).  The problems of a file are those of its
+    statements, in order.  With ``seen``, every identifier met is added to it (what the result
+    may depend on besides ``top_names``'s members); ``undefined_seen[0]`` is set when an
+    undefined-name problem was reported (its hint depends on all of ``top_names``).
+    """
+    top = _Scope(top_names, None)
+    out: list[Problem] = []
 
     def undefined(node: ast.Name, scope: _Scope) -> None:
+        if undefined_seen is not None:
+            undefined_seen[0] = True
         cands = sorted(scope.all())
         hint = difflib.get_close_matches(node.id, cands, n=1, cutoff=0.7)
         msg = f"undefined: {node.id}"
@@ -74,18 +94,43 @@ def check_names(src: SourceFile, module: ast.Module, predeclared: Iterable[str])
             msg += f" (did you mean {hint[0]}?)"
         out.append(Problem("TL201", msg, src.node_range(node)))
 
+    def shadowed(name: str, scope: _Scope) -> bool:
+        return name in globals_shadow or (scope is not top and name in scope.local_names())
+
     # Iterative walk (files can be large): each entry is (node, scope it is evaluated in).
-    stack: list[tuple[ast.AST, _Scope]] = [(stmt, top) for stmt in reversed(module.body)]
+    stack: list[tuple[ast.AST, _Scope]] = [(stmt, top) for stmt in reversed(stmts)]
     push = stack.append
+    pop = stack.pop
+    top_names = top.names
+    special = _NAMES_SPECIAL
+    child_fields = _CHILD_FIELDS
+    AST, Name, Constant, Load = ast.AST, ast.Name, ast.Constant, ast.Load
     while stack:
-        node, scope = stack.pop()
+        node, scope = pop()
         t = type(node)
-        if t is ast.Name:
+        if t is Name:
             assert isinstance(node, ast.Name)
-            if isinstance(node.ctx, ast.Load) and not scope.has(node.id):
-                undefined(node, scope)
+            if seen is not None:
+                seen.add(node.id)
+            if node.ctx.__class__ is Load:
+                name = node.id
+                if not (name in top_names if scope is top else scope.has(name)):
+                    undefined(node, scope)
             continue
-        if t is ast.Constant:
+        if t is Constant:
+            continue
+        if t not in special:
+            fields = child_fields.get(t)
+            if fields is None:
+                fields = _child_fields(t)
+            for fname in reversed(fields):
+                v = getattr(node, fname, None)
+                if v.__class__ is list:
+                    for x in reversed(v):
+                        if isinstance(x, AST):
+                            push((x, scope))
+                elif isinstance(v, AST):
+                    push((v, scope))
             continue
         if t is ast.FunctionDef or t is ast.Lambda:
             assert isinstance(node, (ast.FunctionDef, ast.Lambda))
@@ -124,7 +169,7 @@ def check_names(src: SourceFile, module: ast.Module, predeclared: Iterable[str])
                 continue
         elif t is ast.Call:
             assert isinstance(node, ast.Call)
-            _check_call(src, node, globals_shadow if scope is top else scope.local_names() | globals_shadow, out)
+            _check_call(src, node, scope, shadowed, out)
         elif t is ast.Attribute:
             assert isinstance(node, ast.Attribute)
             mod = _callee_qualname(node.value)
@@ -134,26 +179,29 @@ def check_names(src: SourceFile, module: ast.Module, predeclared: Iterable[str])
                     if node.attr not in members:
                         p = node_end_range(src, node, len(node.attr))
                         out.append(Problem("TL201", missing_member_message(mod, node.attr, members), p))
-        children: list[ast.AST] = []
-        for name in node._fields:
-            field_value = getattr(node, name, None)
-            if isinstance(field_value, list):
-                children.extend(x for x in field_value if isinstance(x, ast.AST) and not isinstance(x, _LEAVES))
-            elif isinstance(field_value, ast.AST) and not isinstance(field_value, _LEAVES):
-                children.append(field_value)
-        for child in reversed(children):
-            push((child, scope))
+        fields = child_fields.get(t)
+        if fields is None:
+            fields = _child_fields(t)
+        for fname in reversed(fields):
+            v = getattr(node, fname, None)
+            if v.__class__ is list:
+                for x in reversed(v):
+                    if isinstance(x, AST):
+                        push((x, scope))
+            elif isinstance(v, AST):
+                push((v, scope))
     return out
 
 
 _COMPREHENSIONS = (ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp)
-_LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+# Node types check_names looks at itself (all others only have their children visited).
+_NAMES_SPECIAL = frozenset({ast.FunctionDef, ast.Lambda, *_COMPREHENSIONS, ast.Expr, ast.Call, ast.Attribute})
 
 
 def _module_members() -> dict[str, frozenset[str]]:
     """Members of Tilt's predeclared modules (os, os.path, config, shlex, sys, v1alpha1)."""
     out: dict[str, set[str]] = {}
-    for fn in catalog.functions().values():
+    for fn in catalog.function_heads():
         if fn.module:
             out.setdefault(fn.module, set()).add(fn.name)
     for qual in catalog.values():
@@ -199,12 +247,14 @@ def _callee_qualname(func: ast.expr) -> str | None:
     return None
 
 
-def _check_call(src: SourceFile, call: ast.Call, shadowed: set[str], out: list[Problem]) -> None:
+def _check_call(
+    src: SourceFile, call: ast.Call, scope: _Scope, shadowed: Callable[[str, _Scope], bool], out: list[Problem]
+) -> None:
     qual = _callee_qualname(call.func)
-    if qual is None or qual.split(".", 1)[0] in shadowed:
+    if qual is None:
         return
     fn = catalog.function(qual)
-    if fn is None or qual in IGNORES_ALL_ARGS:
+    if fn is None or qual in IGNORES_ALL_ARGS or shadowed(qual.split(".", 1)[0], scope):
         return
     spec = param_spec(qual)
     if spec is None:

@@ -13,6 +13,7 @@ broken statement does not hide the diagnostics of the rest of the file.
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,9 +93,12 @@ def decode_source(data: bytes) -> tuple[str | None, str | None]:
 
 
 def _parse(text: str, path: str) -> ast.Module:
+    # Not the file's path: for a syntax error, CPython reads the error's line from the file
+    # named (when it exists) to compute the column, and the text parsed may be an unsaved
+    # version, or a piece of the file placed at its line (tilt_lsp.tiltfile.chunks).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return ast.parse(text, filename=path, type_comments=False)
+        return ast.parse(text, filename="<tiltfile>", type_comments=False)
 
 
 def _syntax_problem(src: SourceFile, err: SyntaxError, line_offset: int = 0) -> Problem:
@@ -110,14 +114,21 @@ def _syntax_problem(src: SourceFile, err: SyntaxError, line_offset: int = 0) -> 
     return Problem("TL101", f"syntax error: {msg}", rng)
 
 
+# Words that continue the statement above them (never start a chunk).
+_CONTINUATION = re.compile(r"(?:else|elif|except|finally)\b")
+
+
 def _chunks(lines: list[str]) -> list[tuple[int, int]]:
-    """Top-level chunks as (first, last) 0-based line indexes."""
+    """Top-level chunks as (first, last) 0-based line indexes.
+
+    Every top-level statement of a file that parses starts a chunk (or shares a line with
+    the statement before it); tilt_lsp.tiltfile.chunks relies on that.
+    """
     starts: list[int] = []
     for i, line in enumerate(lines):
-        if not line or line[0] in " \t#":
+        if not line or line[0] in " \t#\r\f\\":  # blank, comment, or a line continuation
             continue
-        word = line.split(None, 1)[0] if line.split() else ""
-        if word.rstrip(":") in ("else", "elif") or line[0] in ")]}":
+        if line[0] in ")]}" or _CONTINUATION.match(line):
             continue
         starts.append(i)
     if not starts or starts[0] != 0:
@@ -129,7 +140,8 @@ def _chunks(lines: list[str]) -> list[tuple[int, int]]:
     return out
 
 
-def parse_source(path: str, text: str) -> ParsedFile:
+def parse_source(path: str, text: str, dialect: bool = True) -> ParsedFile:
+    """Parse (with recovery); with ``dialect``, the problems include check_dialect's."""
     src = SourceFile(path, text)
     try:
         module = _parse(text, path)
@@ -145,7 +157,8 @@ def parse_source(path: str, text: str) -> ParsedFile:
             why = str(e) or type(e).__name__
         problems = [Problem("TL101", f"cannot parse file: {why}", src.line_range(1, 0))]
         broken = [(1, len(src.lines))]
-    problems.extend(check_dialect(src, module))
+    if dialect:
+        problems.extend(check_dialect(src, module))
     return ParsedFile(src, module, problems, broken)
 
 
@@ -239,20 +252,51 @@ def check_dialect(src: SourceFile, module: ast.Module) -> list[Problem]:
 
     stack: list[tuple[ast.AST, int, bool, bool, ast.AST]] = [(stmt, 0, False, False, module) for stmt in module.body]
     push = stack.append
+    pop = stack.pop
+    lines, ascii_ = src.lines, src._ascii
+    n_lines = len(lines)
+    special = _DIALECT_SPECIAL
+    child_fields = _CHILD_FIELDS
+    AST, Name, Pass, Constant, If = ast.AST, ast.Name, ast.Pass, ast.Constant, ast.If
     while stack:
-        node, fn, nested, loop, parent = stack.pop()
+        node, fn, nested, loop, parent = pop()
         t = type(node)
-        if t is ast.Name or t is ast.Pass:
+        if t is Name or t is Pass:
             continue
-        if t is ast.Constant:
+        if t is Constant:
             assert isinstance(node, ast.Constant)
             v = node.value
-            if v is Ellipsis:
+            tv = type(v)
+            if tv is str:
+                # Fast path (most literals): one plain literal on one ASCII line.
+                line = node.lineno - 1
+                if node.end_lineno == node.lineno and 0 <= line < n_lines and ascii_[line]:
+                    text = lines[line][node.col_offset : node.end_col_offset]
+                    if "\\" not in text and text[:1] in ("'", '"') and text.find(text[0], 1) == len(text) - 1:
+                        continue
+                out.extend(_check_literal(src, node))
+            elif v is None or tv is bool:
+                pass
+            elif v is Ellipsis:
                 add("TL105", "Starlark has no ... (Ellipsis)", node)
             elif isinstance(v, complex):
                 add("TL105", "Starlark has no complex numbers", node)
-            elif v is not None and not isinstance(v, bool):
+            else:
                 out.extend(_check_literal(src, node))
+            continue
+        if t not in special:
+            # Everything else: visit the children with the same context.
+            fields = child_fields.get(t)
+            if fields is None:
+                fields = _child_fields(t)
+            for name in fields:
+                v = getattr(node, name, None)
+                if v.__class__ is list:
+                    for x in v:
+                        if isinstance(x, AST):
+                            push((x, fn, nested, loop, node))
+                elif isinstance(v, AST):
+                    push((v, fn, nested, loop, node))
             continue
         if t in _STMT_NAMES:
             add("TL102", f"Starlark does not support {_STMT_NAMES[t]}", _head(node))
@@ -261,11 +305,20 @@ def check_dialect(src: SourceFile, module: ast.Module) -> list[Problem]:
             continue
         elif t is ast.Call:
             assert isinstance(node, ast.Call)
-            if sum(isinstance(a, ast.Starred) for a in node.args) > 1:
+            n_star = 0
+            for arg_ in node.args:
+                if arg_.__class__ is ast.Starred:
+                    n_star += 1
+            n_dstar = 0
+            for k in node.keywords:
+                if k.arg is None:
+                    n_dstar += 1
+            if n_star > 1:
                 add("TL105", "Starlark does not allow more than one *args in a call", node)
-            if sum(k.arg is None for k in node.keywords) > 1:
+            if n_dstar > 1:
                 add("TL105", "Starlark does not allow more than one **kwargs in a call", node)
-            _check_arg_order(node, add)
+            if n_star or n_dstar:
+                _check_arg_order(node, add)
         elif t is ast.Compare:
             assert isinstance(node, ast.Compare)
             for op in node.ops:
@@ -340,16 +393,38 @@ def check_dialect(src: SourceFile, module: ast.Module) -> list[Problem]:
                 push((x, fn, True, loop, node))
             continue
         # Everything else: visit the children with the same context (if/else bodies are nested).
-        inner = nested or t is ast.If
-        for name in node._fields:
+        inner = nested or t is If
+        fields = child_fields.get(t)
+        if fields is None:
+            fields = _child_fields(t)
+        for name in fields:
             v = getattr(node, name, None)
-            if isinstance(v, list):
+            if v.__class__ is list:
                 for x in v:
-                    if isinstance(x, ast.AST) and not isinstance(x, _LEAVES):
+                    if isinstance(x, AST):
                         push((x, fn, inner, loop, node))
-            elif isinstance(v, ast.AST) and not isinstance(v, _LEAVES):
+            elif isinstance(v, AST):
                 push((v, fn, inner, loop, node))
     return out
+
+
+# Node types check_dialect looks at itself (all others only have their children visited).
+_DIALECT_SPECIAL = frozenset({
+    ast.Constant, ast.JoinedStr, ast.Call, ast.Compare, ast.BinOp, ast.Dict, ast.Assign, ast.AugAssign,
+    ast.AnnAssign, ast.Return, ast.Break, ast.Continue, ast.Expr, ast.FunctionDef, ast.Lambda, ast.For,
+    ast.While, ast.If, *_STMT_NAMES, *_EXPR_NAMES,
+})  # fmt: skip
+
+# Per node type, the fields that can hold child nodes: operators and expression contexts
+# (leaves, see _LEAVES) are never visited, so their fields are left out.
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
+
+
+def _child_fields(t: type) -> tuple[str, ...]:
+    fields = tuple(f for f in getattr(t, "_fields", ()) if f not in _LEAF_FIELDS)
+    _CHILD_FIELDS[t] = fields
+    return fields
 
 
 def _check_arg_order(call: ast.Call, add: _Add) -> None:

@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from . import catalog
 from .binding import bind
+from .fastyaml import load_simple
 from .model import (
     ComposeProject,
     ComposeService,
@@ -59,8 +58,19 @@ if TYPE_CHECKING:
     from .interp import Interpreter
 
 MAX_READ_BYTES = 16 * 1024 * 1024
-# libyaml's parser is ~10x faster than the pure-Python one; both are safe loaders.
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml() -> Any:
+    """PyYAML, imported on first use (a Tiltfile without YAML does not pay for it)."""
+    import yaml
+
+    return yaml
+
+
+def _yaml_loader() -> Any:
+    # libyaml's parser is ~10x faster than the pure-Python one; both are safe loaders.
+    yaml = _yaml()
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -235,8 +245,12 @@ def from_plain(v: Any) -> Any:
 
 
 def _safe_yaml_docs(text: str, where: str) -> list[Any]:
+    docs = load_simple(text)  # plain manifests: no PyYAML needed (see fastyaml)
+    if docs is not None:
+        return docs
+    yaml = _yaml()
     try:
-        return [d for d in yaml.load_all(text, Loader=_YAML_LOADER) if d is not None]
+        return [d for d in yaml.load_all(text, Loader=_yaml_loader()) if d is not None]
     except yaml.YAMLError as e:
         raise EvalError(f"{where}: error parsing YAML: {str(e).splitlines()[0]}") from None
 
@@ -1003,6 +1017,7 @@ class TiltBuiltins:
                     for m in _object_meta_labels(d)
                 )
             (match if ok else rest).append(d)
+        yaml = _yaml()
         return (Blob(yaml.safe_dump_all(match, sort_keys=False) if match else "", origin="filter_yaml"),
                 Blob(yaml.safe_dump_all(rest, sort_keys=False) if rest else "", origin="filter_yaml"))
 
@@ -1242,12 +1257,12 @@ class TiltBuiltins:
 
     def encode_yaml(self, *args: Any, **kwargs: Any) -> Blob:
         a = self._b("encode_yaml", args, kwargs)
-        return Blob(yaml.safe_dump(to_plain(a["obj"]), sort_keys=False), origin="encode_yaml")
+        return Blob(_yaml().safe_dump(to_plain(a["obj"]), sort_keys=False), origin="encode_yaml")
 
     def encode_yaml_stream(self, *args: Any, **kwargs: Any) -> Blob:
         a = self._b("encode_yaml_stream", args, kwargs)
         objs = [to_plain(o) for o in iterate(a["objs"])]
-        return Blob(yaml.safe_dump_all(objs, sort_keys=False), origin="encode_yaml_stream")
+        return Blob(_yaml().safe_dump_all(objs, sort_keys=False), origin="encode_yaml_stream")
 
     def local_git_repo(self, *args: Any, **kwargs: Any) -> TiltObject:
         a = self._b("local_git_repo", args, kwargs)
@@ -1329,9 +1344,7 @@ class TiltBuiltins:
 
         return impl
 
-    def generic(self, qualname: str) -> Callable[..., Any]:
-        fn = catalog.function(qualname)
-        returns = fn.returns if fn is not None else "None"
+    def generic(self, qualname: str, returns: str | None) -> Callable[..., Any]:
 
         def impl(*args: Any, **kwargs: Any) -> Any:
             a = self._b(qualname, args, kwargs)
@@ -1514,10 +1527,11 @@ class TiltBuiltins:
         }
         deprecated = {"k8s_image_json_path", "experimental_metrics_settings"}
         modules: dict[str, dict[str, Any]] = {"os": {}, "os.path": {}, "config": {}, "shlex": {}, "sys": {}, "v1alpha1": {}}
-        for qual, fn in catalog.functions().items():
+        for fn in catalog.function_heads():
+            qual = fn.qualname
             impl = special.get(qual)
             if impl is None:
-                impl = self.generic(qual)
+                impl = self.generic(qual, fn.returns)
                 if qual in deprecated:
                     impl = self._deprecated(qual, impl)
             b = Builtin(fn.name, impl, qualname=qual)

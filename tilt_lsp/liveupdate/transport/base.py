@@ -14,6 +14,7 @@ the readable suffix for the exit codes that have one (rule 26).
 from __future__ import annotations
 
 import posixpath
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
@@ -51,6 +52,52 @@ class ContainerRef:
         if self.kind == "kubernetes" and self.pod:
             return f"{self.pod}/{self.name}"
         return self.short_id
+
+
+# ------------------------------------------------------------ container states
+
+# Docker resets its restart back-off once a container has run this long; a container restarted by
+# its restart policy more recently than that is still in its crash loop (spec rule 18).
+CRASH_LOOP_WINDOW_S = 10.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerState:
+    """What the runtime says about a container of an image, running or not (spec rules 17-18).
+
+    ``status``: Docker's ``State.Status`` (running, restarting, exited, dead, paused, created).
+    ``restart_count``: restarts made by the restart policy (a ``docker restart`` does not count);
+    ``started_at``: epoch seconds of the last start; ``exit_code``: the last exit code when the
+    container is not running.  Fields the runtime was not asked about stay at their defaults.
+    """
+
+    container: ContainerRef
+    status: str
+    restart_count: int = 0
+    started_at: float | None = None
+    exit_code: int | None = None
+
+    def crash_looping(self, now: float | None = None) -> bool:
+        """Restarting, or restarted by its policy less than ``CRASH_LOOP_WINDOW_S`` ago."""
+        if self.status == "restarting":
+            return True
+        if self.status != "running" or self.restart_count <= 0 or self.started_at is None:
+            return False
+        now = time.time() if now is None else now
+        return now - self.started_at < CRASH_LOOP_WINDOW_S
+
+    @property
+    def stopped(self) -> bool:
+        """Exited (or dead) and not about to be restarted by its policy."""
+        return self.status in ("exited", "dead")
+
+    def describe(self) -> str:
+        parts = [self.status]
+        if self.restart_count:
+            parts.append(f"restart count {self.restart_count}")
+        if self.exit_code is not None and self.status != "running":
+            parts.append(f"{'last ' if self.status == 'restarting' else ''}exit code {self.exit_code}")
+        return ", ".join(parts)
 
 
 # ---------------------------------------------------------------------- errors
@@ -314,4 +361,15 @@ class Transport(Protocol):
 
     def restart(self, c: ContainerRef) -> None:
         """Restart the container immediately (no stop grace period)."""
+        ...
+
+
+@runtime_checkable
+class SupportsContainerStates(Protocol):
+    """Optional: the state of every container of an image, running or not (crash loops, exits)."""
+
+    def container_states(
+        self, image_ref: str, compose: Sequence[tuple[str, str]] = ()
+    ) -> list[ContainerState]:
+        """Containers of ``image_ref`` (and of the compose ``(project, service)`` pairs), any state."""
         ...

@@ -45,12 +45,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import base as _base
 from .base import (
     DEFAULT_MAX_ARGV_BYTES,
     TAR_EXTRACT_ARGV,
     ContainerGone,
     ContainerNotRunning,
     ContainerRef,
+    ContainerState,
     DaemonUnavailable,
     OutputCallback,
     PermissionDenied,
@@ -193,7 +195,7 @@ class _ExecStream:
                 if payload:
                     yield stream, payload
 
-    def sendall(self, data: bytes) -> None:
+    def sendall(self, data: bytes | bytearray | memoryview) -> None:
         self._sock.sendall(data)
 
     def shutdown_write(self) -> None:
@@ -267,6 +269,7 @@ class DockerTransport:
         self.max_argv_bytes = max_argv_bytes
         self._client: Any | None = client
         self._lock = threading.Lock()
+        self._round = threading.local()  # listings shared by the lookups of one discovery round
 
     # -------------------------------------------------------------- client
 
@@ -362,6 +365,33 @@ class DockerTransport:
 
     # ----------------------------------------------------------- discovery
 
+    @contextmanager
+    def discovery_round(self) -> Iterator[None]:
+        """Lookups made by this thread meanwhile share one container and one image listing.
+
+        The engine looks for the containers of every image every few seconds; a Tiltfile with
+        hundreds of images would otherwise cost hundreds of daemon round trips per round.
+        """
+        outer = getattr(self._round, "memo", None)
+        if outer is None:
+            self._round.memo = {}
+        try:
+            yield
+        finally:
+            if outer is None:
+                self._round.memo = None
+
+    def _listing(self, kind: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """``api.containers(**kwargs)`` or ``api.images()``, once per discovery round."""
+        memo: dict[tuple[Any, ...], list[dict[str, Any]]] | None = getattr(self._round, "memo", None)
+        key = (kind, repr(sorted(kwargs.items())))
+        if memo is not None and key in memo:
+            return memo[key]
+        found = list(self.api.containers(**kwargs) if kind == "containers" else self.api.images())
+        if memo is not None:
+            memo[key] = found
+        return found
+
     def find_containers(self, image_ref: str) -> list[ContainerRef]:
         """Running containers of ``image_ref``.
 
@@ -370,23 +400,86 @@ class DockerTransport:
         runs the image ID of a local image tagged with ``image_ref`` (started by ID, or via another
         tag of the same image).
         """
-        want = parse_image_ref(image_ref)
-        found: list[ContainerRef] = []
         with self._translate(None, f"finding containers of {image_ref}"):
-            image_ids = self._local_image_ids(image_ref, want)
-            for item in self.api.containers(filters={"status": "running"}):
-                cid, image_id = str(item["Id"]), str(item.get("ImageID") or "")
-                config_image = str(item.get("Image") or "")
-                if _is_image_id(config_image, image_id):
-                    config_image = self._config_image(cid) or config_image
-                by_name = (
-                    bool(config_image)
-                    and not _is_image_id(config_image, image_id)
-                    and want.matches(parse_image_ref(config_image))
-                )
-                if by_name or image_id in image_ids:
-                    found.append(self._ref(item, config_image))
+            found = [ref for ref, _ in self._image_containers(image_ref, {"status": "running"})]
         return sorted(found, key=lambda r: (r.name, r.id))
+
+    def _image_containers(
+        self, image_ref: str, filters: dict[str, Any] | None, *, all: bool = False
+    ) -> list[tuple[ContainerRef, dict[str, Any]]]:
+        """(ref, list item) of the containers of ``image_ref`` (see ``find_containers``)."""
+        want = parse_image_ref(image_ref)
+        found: list[tuple[ContainerRef, dict[str, Any]]] = []
+        image_ids = self._local_image_ids(image_ref, want)
+        for item in self._listing("containers", all=all, filters=filters):
+            cid, image_id = str(item["Id"]), str(item.get("ImageID") or "")
+            config_image = str(item.get("Image") or "")
+            if _is_image_id(config_image, image_id):
+                config_image = self._config_image(cid) or config_image
+            by_name = (
+                bool(config_image)
+                and not _is_image_id(config_image, image_id)
+                and want.matches(parse_image_ref(config_image))
+            )
+            if by_name or image_id in image_ids:
+                found.append((self._ref(item, config_image), item))
+        return found
+
+    def container_states(
+        self, image_ref: str, compose: Sequence[tuple[str, str]] = ()
+    ) -> list[ContainerState]:
+        """Every container of ``image_ref`` or of the compose services, in any state (rules 17-18).
+
+        One listing with ``all=True``; a container is inspected (restart count, start time, exit
+        code) only when it is restarting, stopped, or running for less than the crash-loop window
+        according to the listing's status text ("Up 3 seconds"): a container up for longer cannot
+        be in a crash loop.
+        """
+        items: dict[str, tuple[ContainerRef, dict[str, Any]]] = {}
+        with self._translate(None, f"listing containers of {image_ref}"):
+            for ref, item in self._image_containers(image_ref, None, all=True):
+                items[ref.id] = (ref, item)
+            for project, service in compose:
+                filters = {
+                    "label": [f"{COMPOSE_PROJECT_LABEL}={project}", f"{COMPOSE_SERVICE_LABEL}={service}"]
+                }
+                for item in self.api.containers(all=True, filters=filters):
+                    labels = item.get("Labels") or {}
+                    if str(labels.get(COMPOSE_ONEOFF_LABEL, "")).lower() == "true":
+                        continue
+                    ref = self._ref(item, str(item.get("Image") or ""))
+                    items.setdefault(ref.id, (ref, item))
+        states: list[ContainerState] = []
+        for ref, item in items.values():
+            status = str(item.get("State") or "")
+            if status == "running" and not _recently_started(
+                str(item.get("Status") or ""), _base.CRASH_LOOP_WINDOW_S
+            ):
+                states.append(ContainerState(container=ref, status=status))
+                continue
+            states.append(self._inspect_state(ref, status))
+        return sorted(states, key=lambda s: (s.container.name, s.container.id))
+
+    def _inspect_state(self, ref: ContainerRef, listed: str) -> ContainerState:
+        import docker.errors
+
+        try:
+            with self._translate(ref, "inspecting container"):
+                info = self.api.inspect_container(ref.id)
+        except ContainerGone:
+            return ContainerState(container=ref, status="removing")
+        except docker.errors.DockerException:  # pragma: no cover - _translate maps these
+            return ContainerState(container=ref, status=listed)
+        state = info.get("State") or {}
+        status = str(state.get("Status") or listed)
+        exit_code = state.get("ExitCode")
+        return ContainerState(
+            container=ref,
+            status=status,
+            restart_count=int(info.get("RestartCount") or 0),
+            started_at=_parse_docker_time(str(state.get("StartedAt") or "")),
+            exit_code=int(exit_code) if exit_code is not None and status != "running" else None,
+        )
 
     def find_compose_containers(self, project: str, service: str) -> list[ContainerRef]:
         """Running containers of a Docker Compose service (one-off ``run`` containers excluded)."""
@@ -409,16 +502,22 @@ class DockerTransport:
         return [ref for _, ref in sorted(found, key=lambda p: (p[0], p[1].name))]
 
     def _local_image_ids(self, image_ref: str, want: ImageRef) -> set[str]:
-        import docker.errors
+        """IDs of the local images tagged with ``image_ref`` (any tag when it names none).
 
+        From one listing of the local images: a tag matches as ``want.matches`` says (so
+        ``busybox`` and ``docker.io/library/busybox:latest`` are the same image), a digest
+        reference matches the image's repository digests.
+        """
         ids: set[str] = set()
-        if want.tag is None and want.digest is None:
-            for img in self.api.images(name=image_ref.partition("@")[0]):
-                ids.add(str(img["Id"]))
-        try:
-            ids.add(str(self.api.inspect_image(image_ref)["Id"]))
-        except docker.errors.NotFound:
-            pass
+        for img in self._listing("images"):
+            names = img.get("RepoDigests") if want.digest is not None else img.get("RepoTags")
+            for name in names or ():
+                name = str(name)
+                if name.startswith("<none>"):
+                    continue
+                if want.matches(parse_image_ref(name)):
+                    ids.add(str(img["Id"]))
+                    break
         return ids
 
     def _config_image(self, cid: str) -> str | None:
@@ -650,6 +749,43 @@ class DockerTransport:
             if time.monotonic() >= deadline:
                 return
             time.sleep(0.05)
+
+
+def _recently_started(status: str, window_s: float) -> bool:
+    """Whether a listing's status text ("Up 3 seconds", "Up 2 hours") may mean less than ``window_s``
+    of uptime.  Text that is not understood counts as recent (the container is then inspected)."""
+    text = status.lower()
+    if not text.startswith("up "):
+        return True
+    rest = text[3:]
+    if rest.startswith("less than a second"):
+        return True
+    words = rest.split()
+    if len(words) >= 2 and words[0].isdigit() and words[1].startswith("second"):
+        return int(words[0]) < window_s + 1  # the text is rounded down
+    return not any(unit in text for unit in ("minute", "hour", "day", "week", "month", "year"))
+
+
+def _parse_docker_time(text: str) -> float | None:
+    """Epoch seconds of a Docker RFC 3339 timestamp with nanoseconds; None for the zero time."""
+    if not text or text.startswith("0001-"):
+        return None
+    from datetime import datetime
+
+    main, _, frac = text.rstrip("Z").partition(".")
+    tz = ""
+    for sign in ("+", "-"):
+        if sign in frac:
+            frac, _, rest = frac.partition(sign)
+            tz = sign + rest
+    if not tz and len(main) > 19 and main[19] in "+-":
+        main, tz = main[:19], main[19:]
+    try:
+        base = datetime.fromisoformat(main + (tz or "+00:00"))
+    except ValueError:
+        return None
+    fraction = float(f"0.{frac}") if frac.isdigit() else 0.0
+    return base.timestamp() + fraction
 
 
 def _api_error_text(exc: Any) -> str:
