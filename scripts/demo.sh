@@ -28,7 +28,7 @@ step "python environment (.venv)"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-if ! .venv/bin/pip install -q -e . >/tmp/tilt-lsp-demo-pip.log 2>&1; then
+if ! .venv/bin/pip install -q -e . --config-settings editable_mode=compat >/tmp/tilt-lsp-demo-pip.log 2>&1; then
     cat /tmp/tilt-lsp-demo-pip.log >&2
     exit 1
 fi
