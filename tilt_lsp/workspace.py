@@ -36,7 +36,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -158,9 +158,7 @@ def _evaluate_in_worker(root: str, overlays: Mapping[str, str]) -> bytes | None:
         return None
     finally:
         _trim_parse_cache(drop=overlays)
-    import pickle
-
-    data = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    data = encode_model(model)
     del model
     release_memory()
     return data
@@ -201,60 +199,90 @@ def _static_in_worker(root: str, path: str, overlays: Mapping[str, str]) -> list
 # ------------------------------------------------------------- decoding models
 
 
-class _FrameReader:
-    """A file for :class:`pickle.Unpickler` that lets other threads run between pickle frames.
+#: Elements of a model's tuple fields per pickle piece (see :func:`encode_model`).
+_PIECE = 16
 
-    The C unpickler reads a whole frame (at most 64 KiB) with one ``read`` and decodes it
-    holding the GIL; releasing the GIL before each read bounds how long the protocol loop
-    can be kept waiting by a decode running on another thread.
+
+def encode_model(model: TiltfileModel) -> bytes:
+    """The model as a sequence of small pickles (for :func:`decode_model`), in the worker.
+
+    One piece per field, tuple fields cut into pieces of ``_PIECE`` elements: each piece is
+    decoded holding the interpreter lock, so small pieces keep the protocol loop's waits short
+    while a large model (hundreds of images) is decoded on another thread.
     """
+    import dataclasses
+    import io
+    import pickle
 
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._view = memoryview(data)
-        self._pos = 0
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+    for f in dataclasses.fields(model):
+        value = getattr(model, f.name)
+        if isinstance(value, tuple) and len(value) > _PIECE:
+            for start in range(0, len(value), _PIECE):
+                pickler.dump((f.name, True, value[start : start + _PIECE]))
+                pickler.clear_memo()
+        else:
+            pickler.dump((f.name, False, value))
+            pickler.clear_memo()
+    return out.getvalue()
 
-    def read(self, n: int = -1) -> bytes:
-        time.sleep(0)
-        end = len(self._view) if n is None or n < 0 else min(len(self._view), self._pos + n)
-        out = self._view[self._pos : end].tobytes()
-        self._pos = end
-        return out
 
-    def readinto(self, buf: Any) -> int:
-        time.sleep(0)
-        n = min(len(buf), len(self._view) - self._pos)
-        buf[:n] = self._view[self._pos : self._pos + n]
-        self._pos += n
-        return n
+def _decode_pieces(data: bytes) -> Iterator[TiltfileModel | None]:
+    """Decode the pieces of :func:`encode_model` one by one: yields None after each piece,
+    then the model.  The garbage collector is paused while a piece is decoded and the new
+    objects are frozen at the end: a model is tens of thousands of long-lived objects, and
+    letting the young-generation collections walk them while they are made only costs time."""
+    import gc
+    import io
+    import pickle
 
-    def readline(self) -> bytes:
-        end = self._data.find(b"\n", self._pos)
-        end = len(self._view) if end < 0 else end + 1
-        out = self._view[self._pos : end].tobytes()
-        self._pos = end
-        return out
+    from .tiltfile.model import TiltfileModel
+
+    values: dict[str, Any] = {}
+    chunked: dict[str, list[Any]] = {}
+    source = io.BytesIO(data)
+    while source.tell() < len(data):
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            name, is_chunk, value = pickle.Unpickler(source).load()
+        finally:
+            if was_enabled:
+                gc.enable()
+        if is_chunk:
+            chunked.setdefault(name, []).extend(value)
+        else:
+            values[name] = value
+        yield None
+    for name, items in chunked.items():
+        values[name] = tuple(items)
+    model = TiltfileModel(**values)
+    gc.freeze()
+    yield model
 
 
 def decode_model(data: bytes) -> TiltfileModel:
-    """Unpickle a model sent by the worker (on a thread; see :class:`_FrameReader`).
+    """Rebuild a model sent by the worker (any thread), letting other threads run between pieces."""
+    for model in _decode_pieces(data):
+        if model is not None:
+            return model
+        time.sleep(0)
+    raise ValueError("incomplete model data")
 
-    The garbage collector is paused meanwhile and the new objects frozen right after: a model
-    is tens of thousands of long-lived objects, and letting the young-generation collections
-    walk them while they are made only delays the loop (there is no garbage among them).
+
+async def decode_model_on_loop(data: bytes) -> TiltfileModel:
+    """Rebuild a model on the event loop, one small piece per turn of the loop.
+
+    Requests that arrive meanwhile wait for at most one piece (about a millisecond) and then
+    run with the whole interpreter to themselves, which a decode on another thread (sharing the
+    interpreter lock) cannot give them.
     """
-    import gc
-    import pickle
-
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        model: TiltfileModel = pickle.Unpickler(_FrameReader(data)).load()
-        gc.freeze()
-    finally:
-        if was_enabled:
-            gc.enable()
-    return model
+    for model in _decode_pieces(data):
+        if model is not None:
+            return model
+        await asyncio.sleep(0)
+    raise ValueError("incomplete model data")
 
 
 @dataclass(frozen=True)
@@ -550,7 +578,7 @@ class TiltWorkspace:
                 self.evaluations += 1
                 if data is None:
                     raise _Cancelled()
-                return await loop.run_in_executor(self._pool(), decode_model, data)
+                return await decode_model_on_loop(data)
             except _Cancelled:
                 raise
             except Exception as e:  # noqa: BLE001 - broken pool, pickling: evaluate in a thread instead
@@ -576,7 +604,7 @@ class TiltWorkspace:
                         self._process_cancel.clear()
                         data = await loop.run_in_executor(pool, _evaluate_in_worker, root, {})
                     if data is not None:
-                        return await loop.run_in_executor(self._pool(), decode_model, data)
+                        return await decode_model_on_loop(data)
             except Exception as e:  # noqa: BLE001 - evaluate in a thread instead
                 log.debug("evaluating %s in the evaluation process failed: %s", root, e)
         from .tiltfile.evaluate import evaluate
@@ -700,4 +728,4 @@ class TiltWorkspace:
             self._executor = None
 
 
-__all__ = ["Evaluator", "Overlay", "TiltWorkspace", "decode_model", "is_tiltfile_name", "static_diagnostics_of"]
+__all__ = ["Evaluator", "Overlay", "TiltWorkspace", "decode_model", "encode_model", "is_tiltfile_name", "static_diagnostics_of"]

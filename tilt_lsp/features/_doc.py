@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -133,13 +135,23 @@ class DocView:
         return self.converter().span(sl, sc, el, ec)
 
 
-_DEF_INDEX: dict[int, tuple[m.TiltfileModel, dict[str, dict[str, m.Definition]]]] = {}
+# id(model) -> (weak reference to the model, its index).  Weak: the index must not keep old
+# models alive (a 5,000-line Tiltfile's model is tens of thousands of objects; holding dozens of
+# them cost memory, and dropping them all at once stalled a request for ~100 ms).
+_DEF_INDEX: dict[int, tuple[weakref.ref[m.TiltfileModel], dict[str, dict[str, m.Definition]]]] = {}
+
+
+def _forget_index(key: int, ref: weakref.ref[m.TiltfileModel]) -> None:
+    hit = _DEF_INDEX.get(key)
+    if hit is not None and hit[0] is ref:
+        del _DEF_INDEX[key]
 
 
 def _definitions(model: m.TiltfileModel) -> dict[str, dict[str, m.Definition]]:
     """path -> name -> first definition, per model (models are immutable, so cache by identity)."""
-    hit = _DEF_INDEX.get(id(model))
-    if hit is not None and hit[0] is model:
+    key = id(model)
+    hit = _DEF_INDEX.get(key)
+    if hit is not None and hit[0]() is model:
         return hit[1]
     index: dict[str, dict[str, m.Definition]] = {}
     for path, fi in model.files.items():
@@ -147,9 +159,8 @@ def _definitions(model: m.TiltfileModel) -> dict[str, dict[str, m.Definition]]:
         for d in fi.definitions:
             names.setdefault(d.name, d)
         index[path] = names
-    if len(_DEF_INDEX) > 32:
-        _DEF_INDEX.clear()
-    _DEF_INDEX[id(model)] = (model, index)
+    ref: weakref.ref[m.TiltfileModel] = weakref.ref(model, functools.partial(_forget_index, key))
+    _DEF_INDEX[key] = (ref, index)
     return index
 
 
