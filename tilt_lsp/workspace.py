@@ -204,7 +204,7 @@ _PIECE = 16
 
 
 def encode_model(model: TiltfileModel) -> bytes:
-    """The model as a sequence of small pickles (for :func:`decode_model`), in the worker.
+    """The model as a sequence of small pickles (for :func:`decode_model_on_loop`), in the worker.
 
     One piece per field, tuple fields cut into pieces of ``_PIECE`` elements: each piece is
     decoded holding the interpreter lock, so small pieces keep the protocol loop's waits short
@@ -260,15 +260,6 @@ def _decode_pieces(data: bytes) -> Iterator[TiltfileModel | None]:
     model = TiltfileModel(**values)
     gc.freeze()
     yield model
-
-
-def decode_model(data: bytes) -> TiltfileModel:
-    """Rebuild a model sent by the worker (any thread), letting other threads run between pieces."""
-    for model in _decode_pieces(data):
-        if model is not None:
-            return model
-        time.sleep(0)
-    raise ValueError("incomplete model data")
 
 
 async def decode_model_on_loop(data: bytes) -> TiltfileModel:
@@ -598,26 +589,17 @@ class TiltWorkspace:
         loop = asyncio.get_running_loop()
         if self._use_processes:
             try:
-                for _ in range(3):  # a concurrent edit may stop it (the cancel event is shared)
-                    async with self._lock():
-                        pool = self._process_pool()
-                        self._process_cancel.clear()
-                        data = await loop.run_in_executor(pool, _evaluate_in_worker, root, {})
-                    if data is not None:
-                        return await decode_model_on_loop(data)
+                # _stop() never cancels this job (it is nobody's _worker_job), so None cannot come back
+                # unless the worker itself gave up; then the thread below evaluates it.
+                async with self._lock():
+                    pool = self._process_pool()
+                    self._process_cancel.clear()
+                    data = await loop.run_in_executor(pool, _evaluate_in_worker, root, {})
+                if data is not None:
+                    return await decode_model_on_loop(data)
             except Exception as e:  # noqa: BLE001 - evaluate in a thread instead
                 log.debug("evaluating %s in the evaluation process failed: %s", root, e)
-        from .tiltfile.evaluate import evaluate
-
-        def work() -> TiltfileModel:
-            try:
-                return evaluate(root, {}, time_budget_s=DEFAULT_TIME_BUDGET_S)
-            finally:
-                _trim_parse_cache()
-
-        if self._evaluator is not None:
-            return await loop.run_in_executor(self._pool(), self._evaluator, root, {}, threading.Event())
-        return await loop.run_in_executor(self._pool(), work)
+        return await loop.run_in_executor(self._pool(), self._evaluate_in_thread, root, {}, threading.Event())
 
     async def static_diagnostics(self, root: str, path: str, overlays: Mapping[str, Overlay]) -> list[Diagnostic] | None:
         """Syntax and name diagnostics of the open document ``path`` (read by ``root``), quickly.
@@ -670,6 +652,11 @@ class TiltWorkspace:
 
     def _evaluate_sync(self, root: str, overlays: Mapping[str, str], cancel: threading.Event) -> TiltfileModel:
         self.evaluations += 1
+        return self._evaluate_in_thread(root, overlays, cancel)
+
+    def _evaluate_in_thread(
+        self, root: str, overlays: Mapping[str, str], cancel: threading.Event
+    ) -> TiltfileModel:
         if self._evaluator is not None:
             return self._evaluator(root, overlays, cancel)
         from .tiltfile.evaluate import evaluate
@@ -728,4 +715,4 @@ class TiltWorkspace:
             self._executor = None
 
 
-__all__ = ["Evaluator", "Overlay", "TiltWorkspace", "decode_model", "encode_model", "is_tiltfile_name", "static_diagnostics_of"]
+__all__ = ["Evaluator", "Overlay", "TiltWorkspace", "decode_model_on_loop", "encode_model", "is_tiltfile_name", "static_diagnostics_of"]

@@ -471,9 +471,9 @@ def _target(args: tuple[Any, ...]) -> str | None:
 
 
 def _terminal_phases() -> frozenset[str]:
-    from ..liveupdate.engine import TERMINAL_PHASES
+    from ..liveupdate.engine import TERMINAL_PHASES  # the engine is imported lazily (see _start)
 
-    return frozenset(TERMINAL_PHASES)
+    return TERMINAL_PHASES
 
 
 def register(server: TiltLanguageServer) -> None:

@@ -47,7 +47,6 @@ from .syntax import (
     ParsedFile,
     Problem,
     SourceFile,
-    _child_fields,
     _chunks,
     _parse,
     _syntax_problem,
@@ -162,9 +161,7 @@ def shift(stmts: Iterable[ast.AST], delta: int) -> None:
             e = n.end_lineno  # type: ignore[attr-defined]
             if e is not None:
                 n.end_lineno = e + delta  # type: ignore[attr-defined]
-        fields = fields_of.get(t)
-        if fields is None:
-            fields = _child_fields(t)
+        fields = fields_of[t]
         for name in fields:
             v = getattr(n, name, None)
             if v.__class__ is list:

@@ -17,7 +17,7 @@ from . import catalog
 from .binding import IGNORES_ALL_ARGS, IGNORES_KEYWORDS, keyword_hint, param_spec
 from .interp import assigned_names
 from .model import Range
-from .syntax import _CHILD_FIELDS, Problem, SourceFile, _child_fields
+from .syntax import _CHILD_FIELDS, Problem, SourceFile
 
 
 @dataclass
@@ -120,9 +120,7 @@ def check_names_in(
         if t is Constant:
             continue
         if t not in special:
-            fields = child_fields.get(t)
-            if fields is None:
-                fields = _child_fields(t)
+            fields = child_fields[t]
             for fname in reversed(fields):
                 v = getattr(node, fname, None)
                 if v.__class__ is list:
@@ -179,9 +177,7 @@ def check_names_in(
                     if node.attr not in members:
                         p = node_end_range(src, node, len(node.attr))
                         out.append(Problem("TL201", missing_member_message(mod, node.attr, members), p))
-        fields = child_fields.get(t)
-        if fields is None:
-            fields = _child_fields(t)
+        fields = child_fields[t]
         for fname in reversed(fields):
             v = getattr(node, fname, None)
             if v.__class__ is list:

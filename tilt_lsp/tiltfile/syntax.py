@@ -286,9 +286,7 @@ def check_dialect(src: SourceFile, module: ast.Module) -> list[Problem]:
             continue
         if t not in special:
             # Everything else: visit the children with the same context.
-            fields = child_fields.get(t)
-            if fields is None:
-                fields = _child_fields(t)
+            fields = child_fields[t]
             for name in fields:
                 v = getattr(node, name, None)
                 if v.__class__ is list:
@@ -394,9 +392,7 @@ def check_dialect(src: SourceFile, module: ast.Module) -> list[Problem]:
             continue
         # Everything else: visit the children with the same context (if/else bodies are nested).
         inner = nested or t is If
-        fields = child_fields.get(t)
-        if fields is None:
-            fields = _child_fields(t)
+        fields = child_fields[t]
         for name in fields:
             v = getattr(node, name, None)
             if v.__class__ is list:
@@ -415,16 +411,23 @@ _DIALECT_SPECIAL = frozenset({
     ast.While, ast.If, *_STMT_NAMES, *_EXPR_NAMES,
 })  # fmt: skip
 
-# Per node type, the fields that can hold child nodes: operators and expression contexts
-# (leaves, see _LEAVES) are never visited, so their fields are left out.
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
 
 
-def _child_fields(t: type) -> tuple[str, ...]:
-    fields = tuple(f for f in getattr(t, "_fields", ()) if f not in _LEAF_FIELDS)
-    _CHILD_FIELDS[t] = fields
-    return fields
+class _ChildFields(dict[type, tuple[str, ...]]):
+    """Per node type, the fields that can hold child nodes, filled in on first use.
+
+    Operators and expression contexts (leaves, see _LEAVES) are never visited, so their fields
+    are left out.  A plain ``table[t]`` lookup: ``__missing__`` runs only for a new type.
+    """
+
+    def __missing__(self, t: type) -> tuple[str, ...]:
+        fields = tuple(f for f in getattr(t, "_fields", ()) if f not in _LEAF_FIELDS)
+        self[t] = fields
+        return fields
+
+
+_CHILD_FIELDS = _ChildFields()
 
 
 def _check_arg_order(call: ast.Call, add: _Add) -> None:
