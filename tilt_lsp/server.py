@@ -412,7 +412,9 @@ def run_server(tcp: str | None = None) -> int:
         protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
         os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
         sys.stdout = sys.stderr
-        server.start_io(sys.stdin.buffer, protocol_out)
+        from .stdio import serve_stdio
+
+        serve_stdio(server, sys.stdin.buffer, protocol_out)
     return 0
 
 

@@ -25,6 +25,8 @@ _TRACE_LEVELS: tuple[TraceLevel, ...] = ("off", "messages", "verbose")
 @dataclass(frozen=True, kw_only=True)
 class DiagnosticsSettings:
     debounce_ms: int = 200
+    # Start evaluating before the debounce ends, so that the diagnostics are ready when it does.
+    evaluate_early: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +96,7 @@ def _trace(v: Any) -> TraceLevel:
 # key -> (section attribute, field attribute or None for top level, checker)
 _FIELDS: dict[str, tuple[str, str | None, Callable[[Any], Any]]] = {
     "diagnostics.debounceMs": ("diagnostics", "debounce_ms", _int_ms),
+    "diagnostics.evaluateEarly": ("diagnostics", "evaluate_early", _bool),
     "liveUpdate.enabled": ("live_update", "enabled", _bool),
     "liveUpdate.onSave": ("live_update", "on_save", _bool),
     "liveUpdate.watch": ("live_update", "watch", _bool),

@@ -10,15 +10,14 @@ Evaluation is pure Python and can take a while on a big Tiltfile, so it never ru
 protocol loop: it runs in a worker *process*, so that it competes with the loop neither for
 the GIL (``ast.parse`` of a 5,000-line file holds it for tens of milliseconds) nor for the
 garbage collector (an evaluation allocates hundreds of thousands of objects).  It falls back
-to a worker thread when processes are unavailable.  The worker sends the model back pickled;
-it is decoded on a thread, one pickle frame (<= 64 KiB) at a time with the GIL released in
-between, so the loop never waits for more than one frame.
+to a worker thread when processes are unavailable.  The worker sends the model back as a
+series of small pickles, decoded on the loop one per turn, so a request waits for at most one.
 
 Each root has one evaluation at a time: requests that arrive meanwhile are coalesced into a
 single follow-up run with the newest overlays, and the running evaluation, now superseded,
 is cancelled (its cancel event is set and the evaluator stops at its next check): latest
-wins.  So that a user who keeps typing still gets models, after a few cancellations in a row
-the running evaluation is left to finish.  The worker process runs at a lower priority.  Results are cached per root by the versions of the open documents the evaluation
+wins.  So that a user who keeps typing still gets models, the running evaluation is left to
+finish when the root's model is more than about a second old.  The worker process runs at a lower priority.  Results are cached per root by the versions of the open documents the evaluation
 could read plus a disk generation that file saves and watched-file events bump.
 
 :meth:`TiltWorkspace.static_diagnostics` gives the syntax and name diagnostics of one file
@@ -54,9 +53,10 @@ DEFAULT_TIME_BUDGET_S = 2.0
 _MAX_ANCESTORS = 4
 #: The evaluation process runs at this lower scheduling priority (``nice``).
 WORKER_NICENESS = 5
-#: After this many evaluations of a root in a row were cancelled, the next one runs to the end
-#: even when superseded: typing in pauses shorter than an evaluation must not starve the model.
-MAX_CANCELLED_IN_A_ROW = 2
+#: A superseded evaluation is cancelled, unless the root's model is older than this many seconds
+#: (or three evaluations' time, if longer): then it runs to the end, so that typing in pauses
+#: shorter than an evaluation still refreshes the model now and then.
+MAX_MODEL_AGE_S = 1.0
 # The evaluator's hint in a message ("undefined: k8s_yamll (did you mean k8s_yaml?)").
 _DID_YOU_MEAN = re.compile(r"\(did you mean \.?([\w.]+)\?\)")
 
@@ -230,36 +230,46 @@ def encode_model(model: TiltfileModel) -> bytes:
 
 def _decode_pieces(data: bytes) -> Iterator[TiltfileModel | None]:
     """Decode the pieces of :func:`encode_model` one by one: yields None after each piece,
-    then the model.  The garbage collector is paused while a piece is decoded and the new
+    then the model.  The garbage collector is paused from the first piece until the new
     objects are frozen at the end: a model is tens of thousands of long-lived objects, and
-    letting the young-generation collections walk them while they are made only costs time."""
+    collections that walk them while they are made (pieces promoted generation by generation)
+    only cost time, several milliseconds each, paid by whichever request triggers them."""
     import gc
     import io
     import pickle
 
     from .tiltfile.model import TiltfileModel
 
+    global _gc_pauses
     values: dict[str, Any] = {}
     chunked: dict[str, list[Any]] = {}
     source = io.BytesIO(data)
-    while source.tell() < len(data):
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+    if _gc_pauses == 0:
+        _gc_was_enabled[0] = gc.isenabled()
+    _gc_pauses += 1
+    gc.disable()
+    try:
+        while source.tell() < len(data):
             name, is_chunk, value = pickle.Unpickler(source).load()
-        finally:
-            if was_enabled:
-                gc.enable()
-        if is_chunk:
-            chunked.setdefault(name, []).extend(value)
-        else:
-            values[name] = value
-        yield None
-    for name, items in chunked.items():
-        values[name] = tuple(items)
-    model = TiltfileModel(**values)
-    gc.freeze()
+            if is_chunk:
+                chunked.setdefault(name, []).extend(value)
+            else:
+                values[name] = value
+            yield None
+        for name, items in chunked.items():
+            values[name] = tuple(items)
+        model = TiltfileModel(**values)
+        gc.freeze()
+    finally:
+        _gc_pauses -= 1
+        if _gc_pauses == 0 and _gc_was_enabled[0]:
+            gc.enable()
     yield model
+
+
+# Decodes in progress (they may interleave on the loop), and whether the collector was on before the first.
+_gc_pauses = 0
+_gc_was_enabled = [True]
 
 
 async def decode_model_on_loop(data: bytes) -> TiltfileModel:
@@ -305,7 +315,8 @@ class _Root:
     cancel: threading.Event | None = None
     last_duration_s: float = 0.0
     cancelled: int = 0  # evaluations of this root stopped early because a newer one was wanted
-    cancelled_in_a_row: int = 0
+    # time.monotonic() when the current model was installed (when the root was made, before that)
+    model_at: float = field(default_factory=time.monotonic)
 
 
 ModelListener = Callable[[str, "TiltfileModel"], None]
@@ -475,13 +486,25 @@ class TiltWorkspace:
             r.generation += 1
             gen = r.generation
             r.wanted = (key, dict(overlays), gen)
-            if r.running is not None and r.running != key and r.cancelled_in_a_row < MAX_CANCELLED_IN_A_ROW:
+            if r.running is not None and r.running != key and not self._model_too_old(r):
                 self._stop(r)  # superseded: latest wins
         fut: asyncio.Future[TiltfileModel] = asyncio.get_running_loop().create_future()
         r.waiters.append((gen, fut))
         if r.runner is None or r.runner.done():
             r.runner = asyncio.ensure_future(self._run(r))
         return await asyncio.shield(fut)
+
+    @staticmethod
+    def _model_too_old(r: _Root) -> bool:
+        return time.monotonic() - r.model_at > max(MAX_MODEL_AGE_S, 3 * r.last_duration_s)
+
+    def is_pending(self, root: str, overlays: Mapping[str, Overlay]) -> bool:
+        """True when the model of ``root`` for these overlays is installed, being evaluated or queued."""
+        r = self._roots.get(root)
+        if r is None:
+            return False
+        key = self._key(root, overlays)
+        return (r.model is not None and r.key == key) or r.running == key or (r.wanted is not None and r.wanted[0] == key)
 
     def _stop(self, r: _Root) -> None:
         """Ask the running evaluation of ``r`` to stop."""
@@ -511,7 +534,6 @@ class TiltWorkspace:
                     if self._roots.get(r.path) is not r:  # forgotten meanwhile
                         return
                     r.cancelled += 1
-                    r.cancelled_in_a_row += 1
                     log.debug("evaluation of %s superseded after %.0f ms", r.path, (time.perf_counter() - started) * 1000)
                     if r.wanted is None:  # nothing newer after all (dropped meanwhile): run this one again
                         r.wanted = (key, overlays, gen)
@@ -527,7 +549,7 @@ class TiltWorkspace:
             if self._roots.get(r.path) is not r:  # forgotten meanwhile
                 return
             r.last_duration_s = time.perf_counter() - started
-            r.cancelled_in_a_row = 0
+            r.model_at = time.monotonic()
             r.model, r.key, r.done_generation = model, key, gen
             r.versions = {p: o.version for p, o in overlays.items()}
             self._index(r.path, model)

@@ -83,3 +83,31 @@ def test_image_ids_by_tag_by_any_tag_and_by_digest() -> None:
     assert ids("busybox@sha256:" + "d" * 64) == {"sha256:" + "e" * 64}
     assert ids("busybox@sha256:" + "c" * 64) == set()
     assert ids("example/svc-1:latest") == {f"sha256:{1:064x}"}
+
+
+def test_with_the_daemon_down_a_round_tries_to_connect_once(tmp_path: Any) -> None:
+    """A real connection failure (no socket at the address): the first lookup of the round
+    tries, the other images get the same error without another attempt."""
+    import pytest
+
+    from tilt_lsp.liveupdate.transport.base import DaemonUnavailable
+
+    transport = DockerTransport(docker_host=f"unix://{tmp_path}/no-daemon.sock", timeout=2)
+    attempts = 0
+    connect = transport._connect  # noqa: SLF001 - counting the attempts is the point
+
+    def counted() -> Any:
+        nonlocal attempts
+        attempts += 1
+        return connect()
+
+    transport._connect = counted  # type: ignore[method-assign]  # noqa: SLF001
+    with transport.discovery_round():
+        for i in range(40):
+            with pytest.raises(DaemonUnavailable):
+                transport.find_containers(f"example/svc-{i}")
+    assert attempts == 1
+    with transport.discovery_round():  # the next round asks again: the daemon may be up by now
+        with pytest.raises(DaemonUnavailable):
+            transport.find_containers("example/svc-0")
+    assert attempts == 2

@@ -183,7 +183,11 @@ async def static_first(lsp_client: LanguageClient, project: Path) -> object:
             capabilities=client_capabilities("visual-studio-code"),
             root_uri=project.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="proj")],
-            initialization_options={"settings": {"diagnostics": {"debounceMs": 50}, "trace": "verbose"}},
+            # Evaluations start when the debounce ends, as before early evaluation: the static pass
+            # then has the evaluation process to itself (an early evaluation would make it moot).
+            initialization_options={
+                "settings": {"diagnostics": {"debounceMs": 50, "evaluateEarly": False}, "trace": "verbose"}
+            },
         )
     )
     yield

@@ -114,7 +114,7 @@ VSCODE_SETTINGS = {
     "trace": {"server": "off"},
     "liveUpdate": {"enabled": False, "onSave": True, "watch": True, "debounceMs": 200, "progress": "statusBar"},
     "docker": {},
-    "diagnostics": {"debounceMs": 200},
+    "diagnostics": {"debounceMs": 200, "evaluateEarly": True},
 }
 
 

@@ -365,3 +365,30 @@ def test_nothing_heavy_is_imported_before_initialize() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_model_pieces_round_trip_and_the_collector_is_restored(tmp_path: Path) -> None:
+    import gc
+
+    from tilt_lsp.tiltfile.evaluate import evaluate
+    from tilt_lsp.workspace import _decode_pieces, decode_model_on_loop, encode_model
+
+    root = tmp_path / "Tiltfile"
+    root.write_text("for i in range(40):\n    local_resource('r%d' % i, cmd='true')\n")
+    model = evaluate(str(root), {})
+    assert len(model.local_resources) == 40  # more than one piece
+    data = encode_model(model)
+    assert gc.isenabled()
+
+    async def two() -> list[TiltfileModel]:
+        # interleaved on one loop, as two roots' models can be
+        return list(await asyncio.gather(decode_model_on_loop(data), decode_model_on_loop(data)))
+
+    a, b = asyncio.run(two())
+    assert a == model and b == model
+    assert gc.isenabled()
+    pieces = _decode_pieces(data)
+    next(pieces)
+    assert not gc.isenabled()  # paused while the model is being made
+    pieces.close()  # abandoned half-way (the request was cancelled)
+    assert gc.isenabled()

@@ -4,6 +4,14 @@ An evaluation of a root covers every file it loads, so one run publishes for all
 a file read by several roots gets the union.  Published under the source ``"model"``
 (see ``TiltLanguageServer.set_diagnostics``).
 
+The debounce decides when diagnostics are *published*, not when the work starts: after an
+edit, the evaluation of each root that reads the file is started early enough, judging by how
+long the root's last evaluation took, to be done when the debounce ends (at once, for a root
+slower than the debounce).  Its model is installed as soon as it is ready (completion and
+hover use it) but published only when the debounce ends; an edit meanwhile supersedes it.  So
+a 5,000-line Tiltfile's diagnostics arrive with the debounce rather than an evaluation later.
+(Option ``diagnostics.evaluateEarly``, default on: off, evaluations start when the debounce ends.)
+
 When the last evaluation of a root was slow (a big Tiltfile), an edit first publishes the
 edited file's static diagnostics (syntax, dialect, undefined names, call signatures: what the
 evaluation process finds by parsing alone), keeping the previous model's other diagnostics,
@@ -39,6 +47,11 @@ SOURCE = "model"
 STATIC_FIRST_AFTER_S = float(os.environ.get("TILT_LSP_STATIC_FIRST_MS", "150")) / 1000
 #: Codes of problems found without evaluating (syntax and dialect, names and call signatures).
 STATIC_FAMILIES = ("TL1", "TL2")
+#: An early evaluation starts this many times the root's last evaluation time, plus
+#: ``EARLY_SLACK_S``, before the debounce ends; not at all when that gains less than ``EARLY_MIN_GAIN_S``.
+EARLY_MARGIN = 1.25
+EARLY_SLACK_S = 0.015
+EARLY_MIN_GAIN_S = 0.02
 LSP_SOURCE = "tilt-lsp"
 DOCS_URL = "https://docs.tilt.dev/api.html"
 
@@ -73,6 +86,8 @@ class DiagnosticsFeature:
     def __init__(self, server: TiltLanguageServer) -> None:
         self.server = server
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._early: dict[str, asyncio.TimerHandle] = {}  # root -> its early evaluation
+        self._held: dict[str, m.TiltfileModel] = {}  # root -> model waiting for a debounce to end
         self._published: dict[str, set[str]] = {}  # root -> paths we published for it
         # path -> document version of the newest diagnostics published from a model / statically
         self._model_versions: dict[str, int] = {}
@@ -86,7 +101,10 @@ class DiagnosticsFeature:
         self.schedule(path, 0)
 
     def changed(self, uri: str, path: str) -> None:
-        self.schedule(path, self.server.settings.diagnostics.debounce_ms)
+        options = self.server.settings.diagnostics
+        self.schedule(path, options.debounce_ms)
+        if options.evaluate_early:
+            self._evaluate_early(path, options.debounce_ms)
 
     def saved(self, uri: str, path: str) -> None:
         if not self.is_model_file(path):
@@ -134,6 +152,35 @@ class DiagnosticsFeature:
             delay_ms / 1000, lambda: self.server.run_task(self.refresh(path), f"diagnostics for {path}")
         )
 
+    def _evaluate_early(self, path: str, debounce_ms: int) -> None:
+        """Start the evaluations of ``path``'s roots so that they end with the debounce."""
+        loop = self.server.loop
+        if loop is None or debounce_ms <= 0:
+            return
+        debounce = debounce_ms / 1000
+        for root in self.server.tilt.known_roots_for(path):
+            took = self.server.tilt.last_duration(root)
+            if took <= 0:
+                continue  # no model yet: the debounce's refresh finds the roots
+            start = max(0.0, debounce - (took * EARLY_MARGIN + EARLY_SLACK_S))
+            old = self._early.pop(root, None)
+            if old is not None:
+                old.cancel()
+            if debounce - start < EARLY_MIN_GAIN_S:
+                continue
+            self._early[root] = loop.call_later(start, self._start_early, root)
+
+    def _start_early(self, root: str) -> None:
+        self._early.pop(root, None)
+        self.server.run_task(self.server.tilt.evaluate(root, self.server.overlays()), f"early evaluation of {root}")
+
+    def _debouncing(self, root: str, model: m.TiltfileModel) -> bool:
+        """An edit of a file that ``model`` read is still in its debounce."""
+        if not self._timers:
+            return False
+        files = set(model.files)
+        return any(p == root or p in files for p in self._timers)
+
     async def refresh(self, path: str) -> None:
         self._timers.pop(path, None)
         overlays = self.server.overlays()
@@ -148,10 +195,14 @@ class DiagnosticsFeature:
                 path in overlays
                 and self.server.tilt.model(root) is not None
                 and self.server.tilt.last_duration(root) >= STATIC_FIRST_AFTER_S
+                and not self.server.tilt.is_pending(root, overlays)  # the early evaluation is on it
             ):
                 # A slow root: syntax and name errors of the edited file first, the model's later.
                 self.server.run_task(self.publish_static(root, path, overlays[path].version), f"static diagnostics for {path}")
             await self.server.tilt.evaluate(root, overlays)
+            held = self._held.get(root)
+            if held is not None and held is self.server.tilt.model(root) and not self._debouncing(root, held):
+                self.publish(root, held)  # evaluated early; its debounce is over now
 
     async def publish_static(self, root: str, path: str, version: int | None) -> None:
         """Publish the edited file's static diagnostics, with the model's others kept meanwhile."""
@@ -180,6 +231,10 @@ class DiagnosticsFeature:
     # -------------------------------------------------------------- publishing
 
     def publish(self, root: str, model: m.TiltfileModel) -> None:
+        if self._debouncing(root, model):
+            self._held[root] = model  # the refresh at the end of the debounce publishes it
+            return
+        self._held.pop(root, None)
         self.refreshes += 1
         paths = set(model.files) | {d.path for d in model.diagnostics} | {root}
         stale = self._published.get(root, set())

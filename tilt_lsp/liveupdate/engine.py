@@ -98,6 +98,7 @@ from tilt_lsp.liveupdate.transport.base import (
     ContainerGone,
     ContainerRef,
     ContainerState,
+    DaemonUnavailable,
     SupportsContainerStates,
     Transport,
     TransportError,
@@ -1454,6 +1455,9 @@ class LiveUpdateEngine:
                 return
             try:
                 containers = self._find_containers(st)
+            except DaemonUnavailable as exc:
+                _log.debug("discovery stopped: %s", exc)
+                return  # the other images would ask the same absent daemon
             except TransportError as exc:
                 _log.debug("discovery for %s failed: %s", st.ref, exc)
                 continue

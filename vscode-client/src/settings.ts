@@ -14,7 +14,7 @@ export interface TiltSettings {
         progress: ProgressSetting;
     };
     docker: { host: string };
-    diagnostics: { debounceMs: number };
+    diagnostics: { debounceMs: number; evaluateEarly: boolean };
 }
 
 export const DEFAULT_SETTINGS: TiltSettings = {
@@ -22,7 +22,7 @@ export const DEFAULT_SETTINGS: TiltSettings = {
     trace: { server: 'off' },
     liveUpdate: { enabled: true, onSave: true, watch: true, debounceMs: 200, progress: 'statusBar' },
     docker: { host: '' },
-    diagnostics: { debounceMs: 200 },
+    diagnostics: { debounceMs: 200, evaluateEarly: true },
 };
 
 /** Reads one key below `tilt.` (e.g. `server.path`); `undefined` when unset. */
@@ -117,7 +117,10 @@ export function readSettings(get: ConfigGetter): ReadResult {
             progress: oneOf('liveUpdate.progress', ['notification', 'statusBar'] as const, d.liveUpdate.progress),
         },
         docker: { host: str('docker.host', d.docker.host) },
-        diagnostics: { debounceMs: int('diagnostics.debounceMs', d.diagnostics.debounceMs, 0, 60_000) },
+        diagnostics: {
+            debounceMs: int('diagnostics.debounceMs', d.diagnostics.debounceMs, 0, 60_000),
+            evaluateEarly: bool('diagnostics.evaluateEarly', d.diagnostics.evaluateEarly),
+        },
     };
     return { settings, problems };
 }

@@ -53,6 +53,7 @@ describe('readSettings', () => {
             'liveUpdate.progress': 'notification',
             'docker.host': 'unix:///run/docker.sock',
             'diagnostics.debounceMs': 0,
+            'diagnostics.evaluateEarly': false,
         });
         assert.deepEqual(problems, []);
         assert.deepEqual(settings, {
@@ -60,7 +61,7 @@ describe('readSettings', () => {
             trace: { server: 'verbose' },
             liveUpdate: { enabled: false, onSave: false, watch: true, debounceMs: 50, progress: 'notification' },
             docker: { host: 'unix:///run/docker.sock' },
-            diagnostics: { debounceMs: 0 },
+            diagnostics: { debounceMs: 0, evaluateEarly: false },
         });
     });
 
@@ -73,9 +74,10 @@ describe('readSettings', () => {
             'liveUpdate.debounceMs': -1,
             'liveUpdate.progress': 'popup',
             'docker.host': 42,
+            'diagnostics.evaluateEarly': 'sometimes',
         });
         assert.deepEqual(settings, DEFAULT_SETTINGS);
-        assert.equal(problems.length, 7);
+        assert.equal(problems.length, 8);
         assert.match(problems.join('\n'), /tilt\.server\.debugPort/);
         assert.match(problems.join('\n'), /tilt\.liveUpdate\.progress must be one of notification, statusBar/);
     });
@@ -94,7 +96,7 @@ describe('serverSettings', () => {
             trace: { server: 'off' },
             liveUpdate: { enabled: true, onSave: true, watch: true, debounceMs: 200, progress: 'statusBar' },
             docker: {},
-            diagnostics: { debounceMs: 200 },
+            diagnostics: { debounceMs: 200, evaluateEarly: true },
         });
     });
 

@@ -382,12 +382,21 @@ class DockerTransport:
                 self._round.memo = None
 
     def _listing(self, kind: str, **kwargs: Any) -> list[dict[str, Any]]:
-        """``api.containers(**kwargs)`` or ``api.images()``, once per discovery round."""
-        memo: dict[tuple[Any, ...], list[dict[str, Any]]] | None = getattr(self._round, "memo", None)
+        """``api.containers(**kwargs)`` or ``api.images()``, once per discovery round (a failure
+        too: with the daemon down, a round of hundreds of images makes one connection attempt)."""
+        memo: dict[tuple[Any, ...], list[dict[str, Any]] | BaseException] | None = getattr(self._round, "memo", None)
         key = (kind, repr(sorted(kwargs.items())))
         if memo is not None and key in memo:
-            return memo[key]
-        found = list(self.api.containers(**kwargs) if kind == "containers" else self.api.images())
+            known = memo[key]
+            if isinstance(known, BaseException):
+                raise known  # the daemon failed this round: do not ask again per image
+            return known
+        try:
+            found = list(self.api.containers(**kwargs) if kind == "containers" else self.api.images())
+        except Exception as exc:
+            if memo is not None:
+                memo[key] = exc
+            raise
         if memo is not None:
             memo[key] = found
         return found
