@@ -97,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list:
         # What editors run: serve on stdio without paying for argparse.
+        from . import codecache
+
+        codecache.install()  # before pygls and lsprotocol generate their classes' methods
         from .server import run_server
 
         return int(run_server())
@@ -139,6 +142,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         return int(cmd_model(args.path, args.format))
     if args.command == "serve":
+        from . import codecache
+
+        codecache.install()
         from .server import run_server
 
         return int(run_server(tcp=args.tcp))

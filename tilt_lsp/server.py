@@ -261,10 +261,14 @@ class TiltLanguageServer(LanguageServer):
         loop = self.loop
 
         def work() -> None:
+            from . import codecache
+
+            codecache.save()  # the start-up's generated code, for the next start
             try:
                 importlib.import_module("tilt_lsp.features.language").warm_up(self)
             except Exception:
                 log.exception("warming up failed")
+            codecache.save()  # and the (un)structure functions of the requests
             if loop is not None and not loop.is_closed():
                 loop.call_soon_threadsafe(_freeze_heap)
 
@@ -287,6 +291,9 @@ class TiltLanguageServer(LanguageServer):
     def shutdown(self) -> None:
         self.tilt.shutdown()
         super().shutdown()  # type: ignore[no-untyped-call]
+        from . import codecache
+
+        codecache.save()  # a session too short for the warm-up to save it
 
 
 # -------------------------------------------------------------------- logging
