@@ -57,6 +57,11 @@ WORKER_NICENESS = 5
 #: (or three evaluations' time, if longer): then it runs to the end, so that typing in pauses
 #: shorter than an evaluation still refreshes the model now and then.
 MAX_MODEL_AGE_S = 1.0
+#: The live-update engine's evaluation of the saved files yields to the editor's: it waits for
+#: a pause in them (at most this long) and is stopped by an edit at most this many times.
+EDITOR_QUIET_S = 0.5
+EDITOR_PAUSE_MAX_S = 10.0
+MAX_SAVED_PREEMPTIONS = 3
 # The evaluator's hint in a message ("undefined: k8s_yamll (did you mean k8s_yaml?)").
 _DID_YOU_MEAN = re.compile(r"\(did you mean \.?([\w.]+)\?\)")
 
@@ -149,16 +154,27 @@ _malloc_trim: Any = None
 
 def _evaluate_in_worker(root: str, overlays: Mapping[str, str]) -> bytes | None:
     """Runs in the evaluation process: the pickled model, or None when cancelled."""
+    import gc
+
     from .tiltfile.evaluate import evaluate
     from .tiltfile.interp import EvaluationCancelled
 
+    model: TiltfileModel | None = None
     try:
         model = evaluate(root, overlays, time_budget_s=DEFAULT_TIME_BUDGET_S, cancel=_worker_cancel)
     except EvaluationCancelled:
-        return None
+        pass
     finally:
         _trim_parse_cache(drop=overlays)
-    data = encode_model(model)
+    if model is None:
+        release_memory()  # what the stopped evaluation had built
+        return None
+    # The model is young: collections while it is pickled would walk all of it (tens of ms).
+    gc.disable()
+    try:
+        data = encode_model(model)
+    finally:
+        gc.enable()
     del model
     release_memory()
     return data
@@ -341,6 +357,8 @@ class TiltWorkspace:
         # One job at a time in the worker process, so that its cancel event has one meaning.
         self._worker_lock: asyncio.Lock | None = None
         self._worker_job: _Root | None = None
+        self._saved_preemptible = False  # the worker runs evaluate_saved's job, which an edit may stop
+        self._editor_done = 0.0  # time.monotonic() when the editor's last evaluation ended
         self._roots: dict[str, _Root] = {}
         self._file_roots: dict[str, set[str]] = {}
         self._folders: list[str] = []
@@ -348,6 +366,7 @@ class TiltWorkspace:
         self._listeners: list[ModelListener] = []
         self._standalone: set[str] = set()  # roots only because nothing else loads them
         self.evaluations = 0  # how many evaluations actually ran (for tests and logs)
+        self.saved_preemptions = 0  # evaluate_saved runs stopped for an edit
 
     # ------------------------------------------------------------------ folders
 
@@ -488,6 +507,7 @@ class TiltWorkspace:
             r.wanted = (key, dict(overlays), gen)
             if r.running is not None and r.running != key and not self._model_too_old(r):
                 self._stop(r)  # superseded: latest wins
+        self._preempt_saved()
         fut: asyncio.Future[TiltfileModel] = asyncio.get_running_loop().create_future()
         r.waiters.append((gen, fut))
         if r.runner is None or r.runner.done():
@@ -513,6 +533,11 @@ class TiltWorkspace:
         if self._worker_job is r and self._process_cancel is not None:
             self._process_cancel.set()
 
+    def _preempt_saved(self) -> None:
+        """The editor wants an evaluation: stop the live-update engine's, which starts again later."""
+        if self._saved_preemptible and self._process_cancel is not None:
+            self._process_cancel.set()
+
     def cancel_pending(self, root: str) -> None:
         """Drop a queued (not yet started) evaluation of ``root``."""
         r = self._roots.get(root)
@@ -527,6 +552,7 @@ class TiltWorkspace:
             texts = {p: o.text for p, o in overlays.items()}
             r.running, r.cancel = key, threading.Event()
             started = time.perf_counter()
+            versions = {p: o.version for p, o in overlays.items()}
             try:
                 model = await self._evaluate_off_loop(loop, r, texts)
             except Exception as e:  # noqa: BLE001 - the evaluator should never raise; keep the loop alive
@@ -546,12 +572,13 @@ class TiltWorkspace:
                 continue
             finally:
                 r.running, r.cancel = None, None
+                self._editor_done = time.monotonic()
             if self._roots.get(r.path) is not r:  # forgotten meanwhile
                 return
             r.last_duration_s = time.perf_counter() - started
             r.model_at = time.monotonic()
             r.model, r.key, r.done_generation = model, key, gen
-            r.versions = {p: o.version for p, o in overlays.items()}
+            r.versions = versions
             self._index(r.path, model)
             keep: list[tuple[int, asyncio.Future[TiltfileModel]]] = []
             for wgen, fut in r.waiters:
@@ -606,22 +633,45 @@ class TiltWorkspace:
 
         Evaluated in the evaluation process like every other model, so that the server process
         neither spends its CPU on it nor keeps a second AST; not cached, not published, and not
-        counted in :attr:`evaluations` (it is not the model the editor shows).
+        counted in :attr:`evaluations` (it is not the model the editor shows).  The editor comes
+        first: this waits for a pause in the editor's evaluations (``EDITOR_QUIET_S``), and an
+        edit meanwhile stops it (it starts again after that edit's evaluation), at most
+        ``MAX_SAVED_PREEMPTIONS`` times.
         """
         loop = asyncio.get_running_loop()
         if self._use_processes:
             try:
-                # _stop() never cancels this job (it is nobody's _worker_job), so None cannot come back
-                # unless the worker itself gave up; then the thread below evaluates it.
-                async with self._lock():
-                    pool = self._process_pool()
-                    self._process_cancel.clear()
-                    data = await loop.run_in_executor(pool, _evaluate_in_worker, root, {})
-                if data is not None:
-                    return await decode_model_on_loop(data)
+                preempted = 0
+                while True:
+                    await self._editor_pause()
+                    async with self._lock():
+                        pool = self._process_pool()
+                        self._process_cancel.clear()
+                        self._saved_preemptible = preempted < MAX_SAVED_PREEMPTIONS
+                        try:
+                            data = await loop.run_in_executor(pool, _evaluate_in_worker, root, {})
+                        finally:
+                            self._saved_preemptible = False
+                    if data is not None:
+                        return await decode_model_on_loop(data)
+                    preempted += 1
+                    self.saved_preemptions += 1
+                    if preempted > MAX_SAVED_PREEMPTIONS:
+                        break  # the worker gave up on its own: evaluate in a thread below
             except Exception as e:  # noqa: BLE001 - evaluate in a thread instead
                 log.debug("evaluating %s in the evaluation process failed: %s", root, e)
         return await loop.run_in_executor(self._pool(), self._evaluate_in_thread, root, {}, threading.Event())
+
+    async def _editor_pause(self) -> None:
+        """Until the editor's evaluations pause: none running or queued, and none for EDITOR_QUIET_S
+        (the user stopped typing); at most EDITOR_PAUSE_MAX_S."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + EDITOR_PAUSE_MAX_S
+        while loop.time() < deadline and (
+            any(r.running is not None or r.wanted is not None for r in self._roots.values())
+            or time.monotonic() - self._editor_done < EDITOR_QUIET_S
+        ):
+            await asyncio.sleep(0.05)
 
     async def static_diagnostics(self, root: str, path: str, overlays: Mapping[str, Overlay]) -> list[Diagnostic] | None:
         """Syntax and name diagnostics of the open document ``path`` (read by ``root``), quickly.

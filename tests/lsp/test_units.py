@@ -392,3 +392,28 @@ def test_model_pieces_round_trip_and_the_collector_is_restored(tmp_path: Path) -
     assert not gc.isenabled()  # paused while the model is being made
     pieces.close()  # abandoned half-way (the request was cancelled)
     assert gc.isenabled()
+
+
+def test_engine_evaluation_yields_to_an_edit(tmp_path: Path) -> None:
+    """The live-update engine's evaluation of the saved files is stopped by an edit's and runs again after it."""
+    saved_root = str(tmp_path / "Tiltfile")
+    # Slow on disk: only the evaluator's time budget (2 s) ends it.
+    Path(saved_root).write_text("n = 0\nfor i in range(1000000000):\n    n += i\n")
+    other = str(tmp_path / "other" / "Tiltfile")
+    Path(other).parent.mkdir()
+    Path(other).write_text("")
+
+    async def main() -> None:
+        ws = TiltWorkspace(processes=True)
+        await ws.evaluate(other, {other: Overlay("local_resource('warm', cmd='true')\n", 1)})
+        saved = asyncio.ensure_future(ws.evaluate_saved(saved_root))
+        while not ws._saved_preemptible:  # noqa: SLF001 - wait until the worker runs it
+            await asyncio.sleep(0.01)
+        edited = await ws.evaluate(other, {other: Overlay("local_resource('edited', cmd='true')\n", 2)})
+        assert [r.name for r in edited.local_resources] == ["edited"]
+        assert ws.saved_preemptions == 1 and not saved.done()
+        model = await saved  # evaluated again, to the end
+        assert any(d.code == "TL303" for d in model.diagnostics)
+        ws.shutdown()
+
+    asyncio.run(main())

@@ -6,8 +6,8 @@ a file read by several roots gets the union.  Published under the source ``"mode
 
 The debounce decides when diagnostics are *published*, not when the work starts: after an
 edit, the evaluation of each root that reads the file is started early enough, judging by how
-long the root's last evaluation took, to be done when the debounce ends (at once, for a root
-slower than the debounce).  Its model is installed as soon as it is ready (completion and
+long the root's last evaluation took, to be done when the debounce ends (almost at once, for a
+root slower than the debounce).  Its model is installed as soon as it is ready (completion and
 hover use it) but published only when the debounce ends; an edit meanwhile supersedes it.  So
 a 5,000-line Tiltfile's diagnostics arrive with the debounce rather than an evaluation later.
 (Option ``diagnostics.evaluateEarly``, default on: off, evaluations start when the debounce ends.)
@@ -26,8 +26,10 @@ engine syncs them); those are never evaluated as Starlark.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -52,6 +54,10 @@ STATIC_FAMILIES = ("TL1", "TL2")
 EARLY_MARGIN = 1.25
 EARLY_SLACK_S = 0.015
 EARLY_MIN_GAIN_S = 0.02
+#: ... and, while an evaluation of the root is running or queued, never sooner than this after
+#: the edit: keys typed faster than this (a held key, a paste in pieces) do not each stop the
+#: running evaluation and start another.
+EARLY_MIN_DELAY_S = 0.02
 LSP_SOURCE = "tilt-lsp"
 DOCS_URL = "https://docs.tilt.dev/api.html"
 
@@ -162,7 +168,8 @@ class DiagnosticsFeature:
             took = self.server.tilt.last_duration(root)
             if took <= 0:
                 continue  # no model yet: the debounce's refresh finds the roots
-            start = max(0.0, debounce - (took * EARLY_MARGIN + EARLY_SLACK_S))
+            busy = self.server.tilt.is_evaluating(root)
+            start = max(EARLY_MIN_DELAY_S if busy else 0.0, debounce - (took * EARLY_MARGIN + EARLY_SLACK_S))
             old = self._early.pop(root, None)
             if old is not None:
                 old.cancel()
@@ -174,12 +181,12 @@ class DiagnosticsFeature:
         self._early.pop(root, None)
         self.server.run_task(self.server.tilt.evaluate(root, self.server.overlays()), f"early evaluation of {root}")
 
-    def _debouncing(self, root: str, model: m.TiltfileModel) -> bool:
-        """An edit of a file that ``model`` read is still in its debounce."""
+    def _debouncing(self, root: str, files: Collection[str]) -> bool:
+        """An edit of one of ``files`` (what an evaluation of ``root`` read) is still in its debounce."""
         if not self._timers:
             return False
-        files = set(model.files)
-        return any(p == root or p in files for p in self._timers)
+        read = set(files)
+        return any(p == root or p in read for p in self._timers)
 
     async def refresh(self, path: str) -> None:
         self._timers.pop(path, None)
@@ -201,7 +208,7 @@ class DiagnosticsFeature:
                 self.server.run_task(self.publish_static(root, path, overlays[path].version), f"static diagnostics for {path}")
             await self.server.tilt.evaluate(root, overlays)
             held = self._held.get(root)
-            if held is not None and held is self.server.tilt.model(root) and not self._debouncing(root, held):
+            if held is not None and held is self.server.tilt.model(root) and not self._debouncing(root, held.files):
                 self.publish(root, held)  # evaluated early; its debounce is over now
 
     async def publish_static(self, root: str, path: str, version: int | None) -> None:
@@ -231,23 +238,36 @@ class DiagnosticsFeature:
     # -------------------------------------------------------------- publishing
 
     def publish(self, root: str, model: m.TiltfileModel) -> None:
-        if self._debouncing(root, model):
+        """Model listener: a new model of ``root`` is installed."""
+        if self._debouncing(root, model.files):
             self._held[root] = model  # the refresh at the end of the debounce publishes it
             return
         self._held.pop(root, None)
+        self._publish(root, model.files, model.diagnostics, functools.partial(self.server.tilt.evaluated_version, root))
+
+    def _publish(
+        self,
+        root: str,
+        files: Collection[str],
+        diagnostics: Sequence[m.Diagnostic],
+        version_of: Callable[[str], int | None],
+    ) -> None:
+        """Publish ``root``'s diagnostics for every file it read, merged with the other roots'."""
         self.refreshes += 1
-        paths = set(model.files) | {d.path for d in model.diagnostics} | {root}
+        file_set = set(files)
+        paths = file_set | {d.path for d in diagnostics} | {root}
         stale = self._published.get(root, set())
         self._published[root] = paths
         by_path: dict[str, list[m.Diagnostic]] = {}
-        models = [mm for mm in self.server.tilt.models()]
+        own = self.server.tilt.model(root)  # the model being published: the others are merged in
+        sources = [(set(mm.files), mm.diagnostics) for mm in self.server.tilt.models() if mm is not own]
         for p in paths | stale:
             seen: set[tuple[object, ...]] = set()
             out: list[m.Diagnostic] = []
-            for mm in models:
-                if mm is not model and p not in mm.files:
+            for i, (read, diags) in enumerate([(file_set, diagnostics), *sources]):
+                if i and p not in read:
                     continue
-                for d in mm.diagnostics:
+                for d in diags:
                     if d.path != p:
                         continue
                     k = (d.range, d.code, d.message)
@@ -265,7 +285,7 @@ class DiagnosticsFeature:
             except Exception:
                 log.exception("converting diagnostics for %s failed", p)
                 continue
-            version = self.server.tilt.evaluated_version(root, p)
+            version = version_of(p)
             if version is not None:
                 if self._static_versions.get(p, -1) > version and self.server.tilt.is_evaluating(root):
                     # Static diagnostics of a newer text are shown and the model of that text is

@@ -10,7 +10,9 @@ import ast
 import gc
 import os
 import re
+import stat
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -62,6 +64,18 @@ _PARSE_CACHE: OrderedDict[tuple[str, str], tuple[ParsedFile, list[Problem], set[
 _PARSE_CACHE_SIZE = 64
 _PARSE_CACHE_LOCK = threading.Lock()
 _DID_YOU_MEAN = re.compile(r"\(did you mean \.?([\w.]+)\?\)")
+
+# Files read from disk (manifests, Dockerfiles, loaded Tiltfiles), by path, with the stat that
+# identifies the version read: a big project reads hundreds of manifests per evaluation, and an
+# edit of the Tiltfile changes none of them.  One stat per read instead of a stat and a read.
+# A file changed in the last _TEXT_CACHE_RACY_NS is not cached: file times are coarse (a few ms
+# here, seconds on some file systems), and a rewrite of the same size within the same tick
+# would otherwise go unnoticed (git's "racy" entries, handled the same way).
+_TEXT_CACHE: OrderedDict[str, tuple[tuple[int, int, int, int], str]] = OrderedDict()
+_TEXT_CACHE_RACY_NS = 2_000_000_000
+_TEXT_CACHE_SIZE = 1024
+_TEXT_CACHE_MAX_FILE = 256 * 1024
+_TEXT_CACHE_LOCK = threading.Lock()
 
 # An evaluation allocates ~100k long-lived objects (syntax trees, values, the model); with
 # CPython's default collector thresholds the cyclic GC would traverse them many times over
@@ -352,15 +366,29 @@ class _Evaluation:
         if path in self.overlays:
             return self.overlays[path]
         try:
-            if not os.path.isfile(path):
-                return None
-            if os.path.getsize(path) > MAX_FILE_BYTES * 2:
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode):
+                return None  # never open a FIFO or a device
+            if st.st_size > MAX_FILE_BYTES * 2:
                 raise EvalError(f"file is too large to read: {path}", "TL505")
+            version = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+            with _TEXT_CACHE_LOCK:
+                hit = _TEXT_CACHE.get(path)
+                if hit is not None and hit[0] == version:
+                    _TEXT_CACHE.move_to_end(path)
+                    return hit[1]
             with open(path, "rb") as f:
                 data = f.read()
         except OSError:
             return None
-        return data.decode("utf-8", errors="replace")
+        text = data.decode("utf-8", errors="replace")
+        settled = time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _TEXT_CACHE_RACY_NS
+        if settled and len(data) == st.st_size <= _TEXT_CACHE_MAX_FILE:
+            with _TEXT_CACHE_LOCK:
+                _TEXT_CACHE[path] = (version, text)
+                while len(_TEXT_CACHE) > _TEXT_CACHE_SIZE:
+                    _TEXT_CACHE.popitem(last=False)
+        return text
 
     def _source_text(self, path: str, at: Location | None) -> str | None:
         if path in self.overlays:
