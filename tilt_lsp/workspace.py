@@ -256,12 +256,12 @@ def _decode_pieces(data: bytes) -> Iterator[TiltfileModel | None]:
 
     from .tiltfile.model import TiltfileModel
 
-    global _gc_pauses
+    global _gc_pauses, _gc_was_enabled
     values: dict[str, Any] = {}
     chunked: dict[str, list[Any]] = {}
     source = io.BytesIO(data)
     if _gc_pauses == 0:
-        _gc_was_enabled[0] = gc.isenabled()
+        _gc_was_enabled = gc.isenabled()
     _gc_pauses += 1
     gc.disable()
     try:
@@ -278,14 +278,14 @@ def _decode_pieces(data: bytes) -> Iterator[TiltfileModel | None]:
         gc.freeze()
     finally:
         _gc_pauses -= 1
-        if _gc_pauses == 0 and _gc_was_enabled[0]:
+        if _gc_pauses == 0 and _gc_was_enabled:
             gc.enable()
     yield model
 
 
 # Decodes in progress (they may interleave on the loop), and whether the collector was on before the first.
 _gc_pauses = 0
-_gc_was_enabled = [True]
+_gc_was_enabled = True
 
 
 async def decode_model_on_loop(data: bytes) -> TiltfileModel:
@@ -552,7 +552,6 @@ class TiltWorkspace:
             texts = {p: o.text for p, o in overlays.items()}
             r.running, r.cancel = key, threading.Event()
             started = time.perf_counter()
-            versions = {p: o.version for p, o in overlays.items()}
             try:
                 model = await self._evaluate_off_loop(loop, r, texts)
             except Exception as e:  # noqa: BLE001 - the evaluator should never raise; keep the loop alive
@@ -578,7 +577,7 @@ class TiltWorkspace:
             r.last_duration_s = time.perf_counter() - started
             r.model_at = time.monotonic()
             r.model, r.key, r.done_generation = model, key, gen
-            r.versions = versions
+            r.versions = {p: o.version for p, o in overlays.items()}
             self._index(r.path, model)
             keep: list[tuple[int, asyncio.Future[TiltfileModel]]] = []
             for wgen, fut in r.waiters:

@@ -26,10 +26,9 @@ engine syncs them); those are never evaluated as Starlark.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -183,10 +182,7 @@ class DiagnosticsFeature:
 
     def _debouncing(self, root: str, files: Collection[str]) -> bool:
         """An edit of one of ``files`` (what an evaluation of ``root`` read) is still in its debounce."""
-        if not self._timers:
-            return False
-        read = set(files)
-        return any(p == root or p in read for p in self._timers)
+        return any(p == root or p in files for p in self._timers)
 
     async def refresh(self, path: str) -> None:
         self._timers.pop(path, None)
@@ -243,31 +239,19 @@ class DiagnosticsFeature:
             self._held[root] = model  # the refresh at the end of the debounce publishes it
             return
         self._held.pop(root, None)
-        self._publish(root, model.files, model.diagnostics, functools.partial(self.server.tilt.evaluated_version, root))
-
-    def _publish(
-        self,
-        root: str,
-        files: Collection[str],
-        diagnostics: Sequence[m.Diagnostic],
-        version_of: Callable[[str], int | None],
-    ) -> None:
-        """Publish ``root``'s diagnostics for every file it read, merged with the other roots'."""
         self.refreshes += 1
-        file_set = set(files)
-        paths = file_set | {d.path for d in diagnostics} | {root}
+        paths = set(model.files) | {d.path for d in model.diagnostics} | {root}
         stale = self._published.get(root, set())
         self._published[root] = paths
         by_path: dict[str, list[m.Diagnostic]] = {}
-        own = self.server.tilt.model(root)  # the model being published: the others are merged in
-        sources = [(set(mm.files), mm.diagnostics) for mm in self.server.tilt.models() if mm is not own]
+        models = [mm for mm in self.server.tilt.models()]
         for p in paths | stale:
             seen: set[tuple[object, ...]] = set()
             out: list[m.Diagnostic] = []
-            for i, (read, diags) in enumerate([(file_set, diagnostics), *sources]):
-                if i and p not in read:
+            for mm in models:
+                if mm is not model and p not in mm.files:
                     continue
-                for d in diags:
+                for d in mm.diagnostics:
                     if d.path != p:
                         continue
                     k = (d.range, d.code, d.message)
@@ -285,7 +269,7 @@ class DiagnosticsFeature:
             except Exception:
                 log.exception("converting diagnostics for %s failed", p)
                 continue
-            version = version_of(p)
+            version = self.server.tilt.evaluated_version(root, p)
             if version is not None:
                 if self._static_versions.get(p, -1) > version and self.server.tilt.is_evaluating(root):
                     # Static diagnostics of a newer text are shown and the model of that text is
