@@ -20,6 +20,7 @@ import asyncio
 import functools
 import gc
 import importlib
+import inspect
 import logging
 import os
 import sys
@@ -28,6 +29,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInternalError
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
@@ -82,6 +84,30 @@ class _Protocol(LanguageServerProtocol):
         if len(futures) > 32:
             for key in [k for k, f in futures.items() if f.done()]:
                 del futures[key]
+
+    def _send_data(self, data: Any) -> None:
+        # Completion lists are written from their items' kept JSON (see tilt_lsp/wire.py).
+        result = getattr(data, "result", None)
+        if isinstance(result, types.CompletionList) and self.writer is not None and self._include_headers:
+            from . import wire
+
+            try:
+                body = wire.completion_response(data.id, result, self._converter.unstructure).encode("utf-8")
+            except Exception:  # noqa: BLE001 - pygls' own path below still answers
+                logging.getLogger(__name__).exception("encoding a completion list failed")
+            else:
+                header = f"Content-Length: {len(body)}\r\nContent-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+                try:
+                    res = self.writer.write(header.encode("ascii") + body)
+                    if inspect.isawaitable(res):
+                        asyncio.ensure_future(res)
+                except BrokenPipeError:
+                    raise
+                except Exception as error:  # noqa: BLE001 - as pygls reports a failed write
+                    logging.getLogger(__name__).exception("sending a completion list failed")
+                    self._server._report_server_error(error, JsonRpcInternalError)  # noqa: SLF001
+                return
+        super()._send_data(data)
 
 
 class TiltLanguageServer(LanguageServer):

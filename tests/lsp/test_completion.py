@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
+import pytest_lsp
 from lsprotocol import types
-from lsputil import at_cursor, complete, diagnostics, labels, open_doc
-from pytest_lsp import LanguageClient
+from lsputil import ENV, accept_registrations, at_cursor, complete, diagnostics, labels, open_doc
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 KIND = types.CompletionItemKind
 
@@ -147,3 +150,53 @@ async def test_completion_in_loaded_file(client: LanguageClient, project: Path) 
     uri = open_doc(client, lib, text)
     items = await complete(client, uri, cursor)
     assert "PORTS" in labels(items)
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "tilt_lsp"], server_env=ENV))
+async def defaults_client(lsp_client: LanguageClient, project: Path) -> Any:
+    """A client that takes one edit range for a whole list (itemDefaults, LSP 3.17): Neovim's."""
+    accept_registrations(lsp_client)
+    caps = client_capabilities("neovim")
+    assert caps.text_document and caps.text_document.completion and caps.text_document.completion.completion_list
+    assert "editRange" in (caps.text_document.completion.completion_list.item_defaults or [])
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=caps,
+            root_uri=project.as_uri(),
+            initialization_options={"settings": {"diagnostics": {"debounceMs": 50}}},
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def _result_at(client: LanguageClient, project: Path, snippet: str) -> types.CompletionList:
+    base = (project / "Tiltfile").read_text()
+    text, cursor = at_cursor(base + snippet)
+    uri = await _ready(client, project, text)
+    result = await client.text_document_completion_async(
+        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=cursor)
+    )
+    assert isinstance(result, types.CompletionList)
+    return result
+
+
+async def test_value_items_share_the_edit_range_when_the_client_takes_defaults(
+    defaults_client: LanguageClient, project: Path
+) -> None:
+    result = await _result_at(defaults_client, project, "docker_build('exa|')")
+    assert result.items and all(i.text_edit is None for i in result.items)
+    assert result.item_defaults is not None and result.item_defaults.edit_range is not None
+    rng = result.item_defaults.edit_range
+    assert isinstance(rng, types.Range)
+    last = len((project / "Tiltfile").read_text().split("\n")) - 1
+    # the string's whole body, 'exa' and nothing else, is what an item replaces
+    assert (rng.start.line, rng.end.line) == (last, last)
+    assert rng.end.character - rng.start.character == len("exa")
+
+
+async def test_value_items_carry_their_edit_otherwise(client: LanguageClient, project: Path) -> None:
+    result = await _result_at(client, project, "docker_build('exa|')")
+    assert result.item_defaults is None
+    assert result.items and all(isinstance(i.text_edit, types.TextEdit) for i in result.items)
+    assert all(i.text_edit.new_text == i.label for i in result.items if isinstance(i.text_edit, types.TextEdit))

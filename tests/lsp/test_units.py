@@ -374,9 +374,15 @@ def test_model_pieces_round_trip_and_the_collector_is_restored(tmp_path: Path) -
     from tilt_lsp.workspace import _decode_pieces, decode_model_on_loop, encode_model
 
     root = tmp_path / "Tiltfile"
-    root.write_text("for i in range(40):\n    local_resource('r%d' % i, cmd='true')\n")
+    (tmp_path / "lib.star").write_text("def helper(x):\n    return x\n")
+    names = "".join(f"name_{i} = {i}\n" for i in range(150))  # three pieces of definitions
+    root.write_text(
+        "load('./lib.star', 'helper')\n" + names + "for i in range(40):\n    local_resource('r%d' % i, cmd='true')\n"
+    )
     model = evaluate(str(root), {})
     assert len(model.local_resources) == 40  # more than one piece
+    assert len(model.files[str(root)].definitions) > 150 and model.files[str(root)].loads
+    assert list(model.files) == [str(root), str(tmp_path / "lib.star")]
     data = encode_model(model)
     assert gc.isenabled()
 
@@ -386,12 +392,51 @@ def test_model_pieces_round_trip_and_the_collector_is_restored(tmp_path: Path) -
 
     a, b = asyncio.run(two())
     assert a == model and b == model
+    assert list(a.files) == list(model.files)  # the root first
     assert gc.isenabled()
     pieces = _decode_pieces(data)
     next(pieces)
     assert not gc.isenabled()  # paused while the model is being made
     pieces.close()  # abandoned half-way (the request was cancelled)
     assert gc.isenabled()
+
+
+def test_replaced_models_are_freed_a_slice_at_a_time_once_nobody_holds_them(tmp_path: Path) -> None:
+    import gc
+    import weakref
+
+    from tilt_lsp.tiltfile.evaluate import evaluate
+    from tilt_lsp.workspace import ModelReaper
+
+    root = tmp_path / "Tiltfile"
+    root.write_text(
+        "".join(f"name_{i} = {i}\n" for i in range(300)) + "for i in range(100):\n    local_resource('r%d' % i, cmd='true')\n"
+    )
+
+    async def main() -> None:
+        reaper = ModelReaper()
+        model = evaluate(str(root), {})
+        gc.collect()  # the evaluator's own state (reference cycles) goes; the server gets models by pickle
+        copy = repr(model)
+        dead_model = weakref.ref(model)
+        dead_resource = weakref.ref(model.local_resources[-1])
+        holder = [model]  # a request still using the replaced model
+        reaper.retire(model)
+        del model
+        for _ in range(10):
+            await asyncio.sleep(0.01)
+        assert dead_model() is not None and repr(holder[0]) == copy  # waited, and left it intact
+        assert reaper.reaped == 0
+        holder.clear()
+        turns = 0
+        while reaper.pending():
+            await asyncio.sleep(0)
+            turns += 1
+        assert dead_model() is None and dead_resource() is None
+        assert reaper.reaped == 1
+        assert turns > 1  # spread over turns of the loop, not freed in one
+
+    asyncio.run(main())
 
 
 def test_engine_evaluation_yields_to_an_edit(tmp_path: Path) -> None:
@@ -417,3 +462,35 @@ def test_engine_evaluation_yields_to_an_edit(tmp_path: Path) -> None:
         ws.shutdown()
 
     asyncio.run(main())
+
+
+def test_completion_never_changes_the_items_it_shares_between_answers(tmp_path: Path) -> None:
+    """Short lists get documentation inline, on copies: the shared items (whose JSON is kept,
+    see tilt_lsp/wire.py) stay as they were."""
+    from pygls.workspace import Workspace
+
+    from tilt_lsp.features import completion
+    from tilt_lsp.features.documents import _use_fast_documents
+    from tilt_lsp.server import create_server
+
+    server = create_server()
+    server.protocol._workspace = Workspace(None, types.TextDocumentSyncKind.Incremental)
+    _use_fast_documents(server)
+    server.protocol.client_capabilities = types.ClientCapabilities()  # no snippets: builtins as they are
+    uri = (tmp_path / "Tiltfile").as_uri()
+    server.protocol._handle_notification(
+        types.TEXT_DOCUMENT_DID_OPEN,
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="tiltfile", version=1, text="local_r\n")
+        ),
+    )
+    shared = {i.label: i for i in completion._builtin_items()}
+    assert shared["local_resource"].documentation is None
+    result = completion.Completer(server).complete(
+        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=7))
+    )
+    assert result is not None
+    got = {i.label: i for i in result.items}
+    assert isinstance(got["local_resource"].documentation, types.MarkupContent)  # inlined: a short list
+    assert got["local_resource"] is not shared["local_resource"]
+    assert shared["local_resource"].documentation is None

@@ -434,6 +434,11 @@ class FileSymbols:
     def __contains__(self, name: object) -> bool:
         return name in self._g
 
+    def raw(self, name: str) -> _RawEntry | None:
+        """What :meth:`get` makes its Symbol of, without making it (a cheap cache key)."""
+        hit = self._g.get(name)
+        return hit[1] if hit is not None else None
+
     def get(self, name: str) -> Symbol | None:
         hit = self._g.get(name)
         return self._make(*hit) if hit is not None else None
@@ -576,7 +581,10 @@ def rescan_symbols(
     dirty: list[tuple[int, int]] = []  # [start, end) line ranges in the current numbering
     for first, last_old, count in edits:
         delta = count - (last_old - first + 1)
-        entries = [x for x in entries if x[0] < first] + [(i + delta, e) for i, e in entries if i > last_old]
+        if delta:
+            entries = [x for x in entries if x[0] < first] + [(i + delta, e) for i, e in entries if i > last_old]
+        else:  # the edit kept the line count (typing within a line): nothing moves
+            entries = [x for x in entries if x[0] < first or x[0] > last_old]
         moved: list[tuple[int, int]] = []
         for a, b in dirty:
             if b <= first:
@@ -605,6 +613,10 @@ def rescan_symbols(
             k += 1  # rescanned below
         out.extend(_scan_entries(text, starts, lines, a, b))
     out.extend(entries[k:])
+    if out == previous.entries:
+        # The usual keystroke binds nothing new: the same object, so that what callers
+        # derived from it (completion items, say) stays valid.
+        return previous
     return FileSymbols(out)
 
 

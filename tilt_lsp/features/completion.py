@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from lsprotocol import types
 
 from ..tiltfile import catalog
@@ -48,12 +49,11 @@ def _fuzzy(word: str, label: str) -> bool:
         if ("_" + w[0]) not in lab and ("." + w[0]) not in lab:
             return False
     i = 0
-    for ch in lab:
-        if ch == w[i]:
-            i += 1
-            if i == len(w):
-                return True
-    return False
+    for ch in w:  # a subsequence: each character found after the previous one
+        i = lab.find(ch, i) + 1
+        if not i:
+            return False
+    return True
 
 
 # ------------------------------------------------------------------ builtins
@@ -109,22 +109,49 @@ def warm_up() -> None:
 
 
 def resolve_docs(item: types.CompletionItem, snippets: bool) -> types.CompletionItem:
+    """``item`` (one the client sent back to resolve) with its documentation filled in."""
+    docs = _docs_of(item)
+    if docs is not None:
+        item.documentation = docs
+    return item
+
+
+def _with_docs(item: types.CompletionItem) -> types.CompletionItem:
+    """A documented copy of ``item``: items are shared between answers and never changed
+    once answered (tilt_lsp/wire.py keeps their JSON)."""
+    docs = _docs_of(item)
+    return attrs.evolve(item, documentation=docs) if docs is not None else item
+
+
+# (kind of data, name) -> documentation: the catalog never changes
+_DOCS: dict[tuple[str, str], types.MarkupContent | None] = {}
+
+
+def _docs_of(item: types.CompletionItem) -> types.MarkupContent | None:
     data = item.data if isinstance(item.data, dict) else _as_dict(item.data)
     if not data:
-        return item
-    if (qn := data.get("builtin")) is not None:
-        fn = catalog.function(qn)
-        if fn is not None:
-            item.documentation = _md(catalog.markdown(fn))
-    elif (qn := data.get("value")) is not None:
-        v = catalog.value(qn)
-        if v is not None and v.doc:
-            item.documentation = _md(v.doc)
-    elif (name := data.get("starlark")) is not None:
-        b = K.STARLARK_BUILTINS.get(name)
-        if b is not None:
-            item.documentation = _md(f"```python\n{b.signature}\n```\n\n{b.doc}")
-    return item
+        return None
+    for kind in ("builtin", "value", "starlark"):
+        name = data.get(kind)
+        if isinstance(name, str):
+            break
+    else:
+        return None
+    key = (kind, name)
+    if key not in _DOCS:
+        _DOCS[key] = _make_docs(kind, name)
+    return _DOCS[key]
+
+
+def _make_docs(kind: str, name: str) -> types.MarkupContent | None:
+    if kind == "builtin":
+        fn = catalog.function(name)
+        return _md(catalog.markdown(fn)) if fn is not None else None
+    if kind == "value":
+        v = catalog.value(name)
+        return _md(v.doc) if v is not None and v.doc else None
+    b = K.STARLARK_BUILTINS.get(name)
+    return _md(f"```python\n{b.signature}\n```\n\n{b.doc}") if b is not None else None
 
 
 def _as_dict(data: Any) -> dict[str, Any]:
@@ -135,6 +162,8 @@ def _as_dict(data: Any) -> dict[str, Any]:
 
 
 _SNIPPET_ITEMS: dict[tuple[str, bool], types.CompletionItem] = {}
+# (builtin, keyword) -> its keyword-argument item: builtins never change, so neither do these
+_KEYWORD_ITEMS: dict[tuple[str, str], types.CompletionItem] = {}
 
 
 def _with_insert(item: types.CompletionItem, snippets: bool) -> types.CompletionItem:
@@ -171,11 +200,33 @@ def _make_with_insert(item: types.CompletionItem, snippets: bool) -> types.Compl
 # -------------------------------------------------------------------- feature
 
 
+def _naming(model: m.TiltfileModel) -> tuple[object, ...]:
+    """What completion items take from ``model``: its files' definitions and load edges,
+    without their locations (a line inserted above a definition does not change its item)."""
+    return tuple(
+        (
+            path,
+            tuple((d.name, d.kind, d.value_repr, d.signature, d.docstring) for d in fi.definitions),
+            tuple((e.module, e.path, e.symbols) for e in fi.loads),
+        )
+        for path, fi in model.files.items()
+    )
+
+
+
+
 class Completer:
     def __init__(self, server: TiltLanguageServer) -> None:
         self.server = server
         self._items: dict[tuple[object, ...], types.CompletionItem] = {}
         self._items_models: tuple[int, ...] = ()
+        self._items_content: tuple[object, ...] = ()
+        # values of string arguments (workloads, resources, image refs), per models
+        self._value_lists: dict[tuple[object, ...], tuple[list[str], Kind, str] | None] = {}
+        self._value_lists_models: tuple[int, ...] = ()
+        self._value_items: dict[tuple[str, Kind, str, int], types.CompletionItem] = {}
+        # Set while answering when the items share their edit range (itemDefaults.editRange).
+        self._defaults_range: types.Range | None = None
 
     def snippets(self) -> bool:
         caps = self.server.client_capabilities.text_document
@@ -183,7 +234,15 @@ class Completer:
         item = comp.completion_item if comp else None
         return bool(item and item.snippet_support)
 
+    def edit_range_defaults(self) -> bool:
+        """The client takes an edit range for all items from the list (LSP 3.17)."""
+        caps = self.server.client_capabilities.text_document
+        comp = caps.completion if caps else None
+        lst = comp.completion_list if comp else None
+        return bool(lst and lst.item_defaults and "editRange" in lst.item_defaults)
+
     def complete(self, params: types.CompletionParams) -> types.CompletionList | None:
+        self._defaults_range = None
         doc = DocView.of(self.server, params.text_document.uri)
         if doc is None:
             return None
@@ -195,16 +254,17 @@ class Completer:
         elif ctx.after_dot:
             items = self._members(doc, ctx)
         else:
-            items = self._names(doc, ctx)
-        items = [i for i in items if _fuzzy(ctx.word, i.filter_text or i.label)] if not ctx.in_string else items
+            items = self._names(doc, ctx)  # already matched against the word
+        if ctx.after_dot and not ctx.in_string:
+            items = [i for i in items if _fuzzy(ctx.word, i.filter_text or i.label)]
         incomplete = len(items) > _MAX_ITEMS
         if incomplete:
             items.sort(key=lambda i: i.sort_text or i.label)
             items = items[:_MAX_ITEMS]
         if len(items) <= _INLINE_DOCS_MAX:
-            snippets = self.snippets()
-            items = [resolve_docs(i, snippets) if i.documentation is None else i for i in items]
-        return types.CompletionList(is_incomplete=incomplete, items=items)
+            items = [_with_docs(i) if i.documentation is None else i for i in items]
+        defaults = types.CompletionItemDefaults(edit_range=self._defaults_range) if self._defaults_range else None
+        return types.CompletionList(is_incomplete=incomplete, items=items, item_defaults=defaults)
 
     # ----------------------------------------------------------- identifiers
 
@@ -214,7 +274,7 @@ class Completer:
         frame = ctx.frames[-1] if ctx.frames else None
         at_arg_start = call is not None and frame is call and call.keyword is None and ctx.word_start >= call.arg_start
         if at_arg_start and call is not None:
-            out.extend(self._keywords(doc, call))
+            out.extend(i for i in self._keywords(doc, call) if _fuzzy(ctx.word, i.filter_text or i.label))
         line, _ = doc.line_col(ctx.offset)
         user = self._user_names(doc, line, ctx.word)
         out.extend(user.values())
@@ -230,32 +290,35 @@ class Completer:
         out: dict[str, types.CompletionItem] = {}
         models = doc.models()
         for s in doc.local_symbols(line):
-            if s.name in out:
+            if s.name in out or not _fuzzy(word, s.name):
                 continue
             kind = Kind.Variable if s.kind != "function" else Kind.Function
             detail = "parameter" if s.kind == "parameter" else ("local " + s.kind)
             out[s.name] = types.CompletionItem(label=s.name, kind=kind, detail=detail, sort_text="0" + s.name)
         syms = doc.symbols()
-        # Items depend on the symbol and the models, not on where the symbol is: reuse them
-        # while the models stay the same (they are never changed once made).
+        # Items depend on the symbol and on what the models say of names, not on where the
+        # symbol is: reuse them while that stays the same (they are never changed once made),
+        # across evaluations of edits that did not change a definition.
         models_key = tuple(id(mm) for mm in models)
         if self._items_models != models_key or len(self._items) > 20_000:
-            self._items.clear()
-            self._items_models = models_key
+            content = tuple(_naming(mm) for mm in models)
+            if content != self._items_content or len(self._items) > 20_000:
+                self._items.clear()
+            self._items_models, self._items_content = models_key, content
         for name in syms.names():
             if len(out) > _MAX_ITEMS:
                 break
             if name in out or not _fuzzy(word, name):
                 continue
-            got = syms.get(name)
-            if got is None:
-                continue
-            s = got
-            key = (doc.path, name, s.kind, s.params, s.module, s.exported)
+            key = (doc.path, syms.raw(name))
             cached = self._items.get(key)
             if cached is not None:
                 out[name] = cached
                 continue
+            got = syms.get(name)
+            if got is None:
+                continue
+            s = got
             item = types.CompletionItem(label=name, kind=Kind.Variable, sort_text="1" + name)
             if s.kind == "function":
                 item.kind = Kind.Function
@@ -295,16 +358,18 @@ class Completer:
             for name in names:
                 if name in given or name in bound_by_position:
                     continue
-                p = K.documented_param(fn, name)
-                item = types.CompletionItem(
-                    label=f"{name}=",
-                    kind=Kind.Field,
-                    detail=p.type if p and p.type else None,
-                    documentation=_md(p.doc) if p and p.doc else None,
-                    insert_text=f"{name}=",
-                    filter_text=name,
-                    sort_text=f"0{names.index(name):03d}",
-                )
+                item = _KEYWORD_ITEMS.get((fn.qualname, name))
+                if item is None:
+                    p = K.documented_param(fn, name)
+                    item = _KEYWORD_ITEMS[(fn.qualname, name)] = types.CompletionItem(
+                        label=f"{name}=",
+                        kind=Kind.Field,
+                        detail=p.type if p and p.type else None,
+                        documentation=_md(p.doc) if p and p.doc else None,
+                        insert_text=f"{name}=",
+                        filter_text=name,
+                        sort_text=f"0{names.index(name):03d}",
+                    )
                 items.append(item)
             return items
         sym = doc.symbols().function(call.callee)
@@ -449,17 +514,34 @@ class Completer:
         if (callee, param) in K.PATH_PARAMS:
             return self._paths(doc, ctx, tiltfiles_only=callee in ("load", "load_dynamic", "include"))
         models = self.server.tilt.models_for(doc.path) or self.server.tilt.models()
+        key = (tuple(id(mm) for mm in models), callee, param, tuple(inner))
+        if self._value_lists_models != key[0]:
+            self._value_lists.clear()
+            self._value_lists_models = key[0]
+        if key not in self._value_lists:
+            self._value_lists[key] = self._value_list(models, callee, param, inner)
+        hit = self._value_lists[key]
+        if hit is None:
+            return []
+        names, kind, what = hit
+        return self._values(doc, ctx, names, kind, what)
+
+    @staticmethod
+    def _value_list(
+        models: list[m.TiltfileModel], callee: str, param: str, inner: list[str]
+    ) -> tuple[list[str], Kind, str] | None:
+        """The values a string argument may take, from the models (None: not a value argument)."""
         if (callee, param) in K.WORKLOAD_PARAMS:
             names = sorted({o.name for mm in models for o in mm.k8s_objects if o.is_workload})
             names += sorted({r.name for mm in models for r in mm.resources if r.type == "k8s"} - set(names))
-            return self._values(doc, ctx, names, Kind.Class, "workload")
+            return names, Kind.Class, "workload"
         if (callee, param) in K.SERVICE_PARAMS:
             names = sorted({s.name for mm in models for p in mm.compose for s in p.services})
-            return self._values(doc, ctx, names, Kind.Class, "Compose service")
+            return names, Kind.Class, "Compose service"
         if param in K.RESOURCE_PARAMS and inner == ["["]:
             names = sorted({r.name for mm in models for r in mm.resources})
             names += sorted({lr.name for mm in models for lr in mm.local_resources} - set(names))
-            return self._values(doc, ctx, names, Kind.Module, "resource")
+            return names, Kind.Module, "resource"
         if (callee, param) in K.IMAGE_PARAMS:
             built = {i.ref for mm in models for i in mm.images}
             deployed = {c.image for mm in models for o in mm.k8s_objects for c in o.containers}
@@ -470,8 +552,8 @@ class Completer:
                 refs += sorted({m.image_name(r) for r in deployed} - set(refs))
             else:
                 refs = sorted(built)
-            return self._values(doc, ctx, refs, Kind.Reference, "image")
-        return []
+            return refs, Kind.Reference, "image"
+        return None
 
     def _values(self, doc: DocView, ctx: Context, names: Iterable[str], kind: Kind, what: str) -> list[types.CompletionItem]:
         rng = self._string_edit_range(doc, ctx, whole_body=True)
@@ -481,6 +563,20 @@ class Completer:
             # Many values (big Tiltfiles): send those that match what is typed; the list is
             # then incomplete and the client asks again as the user types.
             names = [n for n in names if _fuzzy(ctx.string_prefix, n)]
+        if rng is not None and self.edit_range_defaults():
+            # One range for the whole list (LSP 3.17 itemDefaults): the items do not depend on
+            # the cursor, so the same objects (and their kept JSON) serve every keystroke.
+            self._defaults_range = rng
+            cache = self._value_items
+            if len(cache) > 20_000:
+                cache.clear()
+            for i, n in enumerate(names[: _MAX_ITEMS + 1]):
+                key = (n, kind, what, i)
+                item = cache.get(key)
+                if item is None:
+                    item = cache[key] = types.CompletionItem(label=n, kind=kind, detail=what, sort_text=f"{i:04d}")
+                out.append(item)
+            return out
         for i, n in enumerate(names[: _MAX_ITEMS + 1]):
             item = types.CompletionItem(label=n, kind=kind, detail=what, sort_text=f"{i:04d}")
             if rng is not None:
