@@ -70,3 +70,28 @@ def test_each_item_is_encoded_once_and_forgotten_with_the_item() -> None:
     del items, first, second
     gc.collect()
     assert wire.cached_items() == before
+
+
+def test_after_the_warm_up_the_first_answers_make_no_cattrs_code() -> None:
+    """cattrs forgets the hooks it looked up whenever it makes one for a new sequence type; the
+    warm-up leaves them all looked up, so the first completion, hover and signature help of a
+    session are as fast as the later ones."""
+    from tilt_lsp.features import language
+    from tilt_lsp.server import create_server
+
+    server = create_server()
+    converter = server.protocol._converter
+    language.warm_up(server)
+    dispatch = converter._unstructure_func.dispatch
+    misses = dispatch.cache_info().misses
+    wire.completion_response(3, types.CompletionList(is_incomplete=True, items=_items()), converter.unstructure)
+    md = types.MarkupContent(kind=types.MarkupKind.Markdown, value="x")
+    for method, result in (
+        (types.TEXT_DOCUMENT_HOVER, types.Hover(contents=md)),
+        (
+            types.TEXT_DOCUMENT_SIGNATURE_HELP,
+            types.SignatureHelp(signatures=[types.SignatureInformation(label="f(a)", parameters=[types.ParameterInformation(label=(2, 3))])]),
+        ),
+    ):
+        converter.unstructure(METHOD_TO_TYPES[method][1](id=4, result=result))
+    assert dispatch.cache_info().misses == misses

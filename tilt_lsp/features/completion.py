@@ -106,6 +106,7 @@ def warm_up() -> None:
     """Load the catalog and build the builtin items (done on a thread after ``initialized``)."""
     for item in _builtin_items():
         _with_insert(item, True)
+        _docs_of(item)
 
 
 def resolve_docs(item: types.CompletionItem, snippets: bool) -> types.CompletionItem:

@@ -113,6 +113,17 @@ def _warm_protocol(server: TiltLanguageServer) -> None:
                               edit=types.WorkspaceEdit(changes={uri: [types.TextEdit(range=rng, new_text="x")]}))],
         ),
     }
+    # cattrs forgets every hook it has looked up whenever it makes one for a new sequence
+    # type (a list of items, of edits, ...): a second pass looks them all up again, after the
+    # last such type, so that the first real answers find them.
+    for _ in range(2):
+        _warm_pass(protocol, converter, requests, rng, uri, diag)
+
+
+def _warm_pass(
+    protocol: Any, converter: Any, requests: dict[str, tuple[dict[str, Any], Any]], rng: types.Range, uri: str,
+    diag: types.Diagnostic,
+) -> None:
     for i, (method, (params, result)) in enumerate(requests.items()):
         try:
             protocol.structure_message({"jsonrpc": "2.0", "id": -1 - i, "method": method, "params": params})
@@ -129,6 +140,20 @@ def _warm_protocol(server: TiltLanguageServer) -> None:
         )
     except Exception as e:  # noqa: BLE001
         logging.getLogger(__name__).debug("warming up diagnostics failed: %s", e)
+    try:
+        # Completion lists are written by tilt_lsp/wire.py, which unstructures the list and its items
+        # apart; last, so that no other type's first hook makes cattrs forget these.
+        import attrs
+
+        from .. import wire
+
+        completion = requests[types.TEXT_DOCUMENT_COMPLETION][1]
+        wire.completion_response(-1, completion, converter.unstructure)
+        wire.completion_response(
+            -1, attrs.evolve(completion, item_defaults=types.CompletionItemDefaults(edit_range=rng)), converter.unstructure
+        )
+    except Exception as e:  # noqa: BLE001 - only a warm-up
+        logging.getLogger(__name__).debug("warming up completion lists failed: %s", e)
 
 
 def register(server: TiltLanguageServer) -> None:
