@@ -293,9 +293,12 @@ class Completer:
         for s in doc.local_symbols(line):
             if s.name in out or not _fuzzy(word, s.name):
                 continue
-            kind = Kind.Variable if s.kind != "function" else Kind.Function
-            detail = "parameter" if s.kind == "parameter" else ("local " + s.kind)
-            out[s.name] = types.CompletionItem(label=s.name, kind=kind, detail=detail, sort_text="0" + s.name)
+            out[s.name] = types.CompletionItem(
+                label=s.name,
+                kind=Kind.Variable if s.kind != "function" else Kind.Function,
+                detail="parameter" if s.kind == "parameter" else ("local " + s.kind),
+                sort_text="0" + s.name,
+            )
         syms = doc.symbols()
         # Items depend on the symbol and on what the models say of names, not on where the
         # symbol is: reuse them while that stays the same (they are never changed once made),
@@ -320,29 +323,31 @@ class Completer:
             if got is None:
                 continue
             s = got
-            item = types.CompletionItem(label=name, kind=Kind.Variable, sort_text="1" + name)
+            kind: Kind = Kind.Variable
+            detail: str | None = None
+            documentation: types.MarkupContent | None = None
             if s.kind == "function":
-                item.kind = Kind.Function
-                item.detail = f"{name}({', '.join(s.params)})"
+                kind, detail = Kind.Function, f"{name}({', '.join(s.params)})"
             d = model_definition(models, doc.path, name)
-            origin: tuple[str, m.Definition] | None = None
             if s.kind == "load":
                 origin = follow_load(models, doc.path, name)
-                item.detail = f"loaded from {s.module}"
+                detail = f"loaded from {s.module}"
                 if origin is not None:
                     d = origin[1]
                     if d.signature:
-                        item.kind = Kind.Function
-                        item.detail = f"{d.signature}  (from {s.module})"
+                        kind, detail = Kind.Function, f"{d.signature}  (from {s.module})"
             if d is not None:
                 if d.kind == "function" and d.signature and s.kind != "load":
-                    item.kind = Kind.Function
-                    item.detail = d.signature
+                    kind, detail = Kind.Function, d.signature
                 elif d.value_repr is not None and s.kind != "function":
-                    item.kind = Kind.Constant if name.isupper() else Kind.Variable
-                    item.detail = d.value_repr if len(d.value_repr) < 80 else d.value_repr[:77] + "..."
+                    kind = Kind.Constant if name.isupper() else Kind.Variable
+                    detail = d.value_repr if len(d.value_repr) < 80 else d.value_repr[:77] + "..."
                 if d.docstring:
-                    item.documentation = _md(d.docstring)
+                    documentation = _md(d.docstring)
+            # Made in one call: each attribute set afterwards runs attrs' validators again.
+            item = types.CompletionItem(
+                label=name, kind=kind, detail=detail, documentation=documentation, sort_text="1" + name
+            )
             out[name] = self._items[key] = item
         return out
 
@@ -579,10 +584,15 @@ class Completer:
                 out.append(item)
             return out
         for i, n in enumerate(names[: _MAX_ITEMS + 1]):
-            item = types.CompletionItem(label=n, kind=kind, detail=what, sort_text=f"{i:04d}")
-            if rng is not None:
-                item.text_edit = types.TextEdit(range=rng, new_text=n)
-            out.append(item)
+            out.append(
+                types.CompletionItem(
+                    label=n,
+                    kind=kind,
+                    detail=what,
+                    sort_text=f"{i:04d}",
+                    text_edit=types.TextEdit(range=rng, new_text=n) if rng is not None else None,
+                )
+            )
         return out
 
     def _string_edit_range(self, doc: DocView, ctx: Context, whole_body: bool) -> types.Range | None:
@@ -626,17 +636,16 @@ class Completer:
             if tiltfiles_only and not is_dir and not _loadable(e.name):
                 continue
             label = e.name + ("/" if is_dir else "")
-            item = types.CompletionItem(
-                label=label,
-                kind=Kind.Folder if is_dir else Kind.File,
-                sort_text=("0" if is_dir else "1") + e.name,
-                filter_text=e.name,
+            out.append(
+                types.CompletionItem(
+                    label=label,
+                    kind=Kind.Folder if is_dir else Kind.File,
+                    sort_text=("0" if is_dir else "1") + e.name,
+                    filter_text=e.name,
+                    text_edit=types.TextEdit(range=rng, new_text=label) if rng is not None else None,
+                    command=types.Command(title="suggest", command="editor.action.triggerSuggest") if is_dir else None,
+                )
             )
-            if rng is not None:
-                item.text_edit = types.TextEdit(range=rng, new_text=label)
-            if is_dir:
-                item.command = types.Command(title="suggest", command="editor.action.triggerSuggest")
-            out.append(item)
         return out
 
     def _extensions(self, doc: DocView, ctx: Context) -> list[types.CompletionItem]:
