@@ -494,3 +494,34 @@ def test_completion_never_changes_the_items_it_shares_between_answers(tmp_path: 
     assert isinstance(got["local_resource"].documentation, types.MarkupContent)  # inlined: a short list
     assert got["local_resource"] is not shared["local_resource"]
     assert shared["local_resource"].documentation is None
+
+
+def test_a_document_is_scanned_for_names_just_after_it_opens(tmp_path: Path) -> None:
+    """The first completion then only rescans the edited lines."""
+    from pygls.workspace import Workspace
+
+    from tilt_lsp.features import _doc, language
+    from tilt_lsp.features.documents import _use_fast_documents
+    from tilt_lsp.server import create_server
+
+    server = create_server()
+    server.protocol._workspace = Workspace(None, types.TextDocumentSyncKind.Incremental)
+    _use_fast_documents(server)
+    path = tmp_path / "Tiltfile"
+    uri = path.as_uri()
+
+    async def main() -> None:
+        server.loop = asyncio.get_running_loop()
+        server.protocol._handle_notification(
+            types.TEXT_DOCUMENT_DID_OPEN,
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(uri=uri, language_id="tiltfile", version=1, text="a = 1\ndef f(x):\n    pass\n")
+            ),
+        )
+        assert str(path) not in _doc._EDITED_SYMBOLS
+        await asyncio.sleep(language.OPEN_SCAN_DELAY_S + 0.05)
+        doc, edits, syms = _doc._EDITED_SYMBOLS[str(path)]
+        assert doc is server.workspace.text_documents[uri] and edits == doc.edits
+        assert set(syms.names()) == {"a", "f"}
+
+    asyncio.run(main())

@@ -156,9 +156,33 @@ def _warm_pass(
         logging.getLogger(__name__).debug("warming up completion lists failed: %s", e)
 
 
+#: After a document opens, its names are found this much later (see ``register``).
+OPEN_SCAN_DELAY_S = 0.05
+
+
 def register(server: TiltLanguageServer) -> None:
     # Per-server helper objects, made on first use.
     helpers: dict[str, Any] = {}
+
+    def opened(uri: str, path: str) -> None:
+        # The first completion in a file scans all its lines for the names they bind (13 ms on
+        # 5,000 lines), later ones only the edited lines: do the first scan just after the file
+        # opens (while its evaluation runs) instead of in front of the user's first completion.
+        loop = server.loop
+        if loop is None:
+            return
+
+        def scan() -> None:
+            try:
+                doc = _impl("_doc").DocView.of(server, uri)
+                if doc is not None and doc.document is not None:
+                    doc.symbols()
+            except Exception:
+                logging.getLogger(__name__).exception("scanning %s for names failed", path)
+
+        loop.call_later(OPEN_SCAN_DELAY_S, scan)
+
+    server.on_open.append(opened)
 
     def helper(module: str, cls: str) -> Any:
         obj = helpers.get(cls)
