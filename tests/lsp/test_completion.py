@@ -154,7 +154,7 @@ async def test_completion_in_loaded_file(client: LanguageClient, project: Path) 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "tilt_lsp"], server_env=ENV))
 async def defaults_client(lsp_client: LanguageClient, project: Path) -> Any:
-    """A client that takes one edit range for a whole list (itemDefaults, LSP 3.17): Neovim's."""
+    """A client that takes one edit range for a whole list (itemDefaults, LSP 3.17): Neovim 0.11's."""
     accept_registrations(lsp_client)
     caps = client_capabilities("neovim")
     assert caps.text_document and caps.text_document.completion and caps.text_document.completion.completion_list
