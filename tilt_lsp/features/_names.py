@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..tiltfile.syntax import SourceFile, parse_source
+from ..tiltfile.syntax import SourceFile, dotted_name, parse_source
 
 GLOBAL = 0
 
@@ -155,19 +155,6 @@ def _bound_in(body: list[ast.stmt]) -> set[str]:
     return out
 
 
-def dotted(func: ast.expr) -> str | None:
-    """``a.b.c`` for a name or attribute chain, None for anything else (calls, subscripts)."""
-    parts: list[str] = []
-    cur: ast.expr = func
-    while isinstance(cur, ast.Attribute):
-        parts.append(cur.attr)
-        cur = cur.value
-    if isinstance(cur, ast.Name):
-        parts.append(cur.id)
-        return ".".join(reversed(parts))
-    return None
-
-
 class _Builder:
     def __init__(self, idx: FileIndex) -> None:
         self.idx = idx
@@ -274,7 +261,7 @@ class _Builder:
             return
         if isinstance(e, ast.Call):
             self.idx.calls.append(e)
-            callee = dotted(e.func)
+            callee = dotted_name(e.func)
             self.expr(e.func, scopes)
             for i, a in enumerate(e.args):
                 self.expr(a, scopes, (callee, i, None))

@@ -14,6 +14,7 @@ from lsprotocol import types
 
 from ..tiltfile import catalog
 from ..tiltfile import model as m
+from ..tiltfile.syntax import dotted_name
 from . import _knowledge as K
 from . import _names
 from ._doc import DocView
@@ -68,7 +69,7 @@ def tokens_for(doc: DocView) -> list[tuple[int, int, int, int, int]]:
     for node in ast.walk(idx.module):
         if not isinstance(node, ast.Attribute):
             continue
-        qual = _names.dotted(node)
+        qual = dotted_name(node)
         if qual is None or qual.split(".", 1)[0] in global_bound:
             continue
         r = idx.source.node_range(node)

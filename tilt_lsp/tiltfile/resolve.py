@@ -17,7 +17,7 @@ from . import catalog
 from .binding import IGNORES_ALL_ARGS, IGNORES_KEYWORDS, keyword_hint, param_spec
 from .interp import assigned_names
 from .model import Range
-from .syntax import _CHILD_FIELDS, Problem, SourceFile
+from .syntax import _CHILD_FIELDS, Problem, SourceFile, dotted_name
 
 
 @dataclass
@@ -170,7 +170,7 @@ def check_names_in(
             _check_call(src, node, scope, shadowed, out)
         elif t is ast.Attribute:
             assert isinstance(node, ast.Attribute)
-            mod = _callee_qualname(node.value)
+            mod = dotted_name(node.value)
             if mod in MODULE_MEMBERS and mod.split(".", 1)[0] not in globals_shadow:
                 if scope is top or mod.split(".", 1)[0] not in scope.local_names():
                     members = MODULE_MEMBERS[mod]
@@ -229,24 +229,10 @@ def node_end_range(src: SourceFile, node: ast.AST, length: int) -> Range:
     return Range.of(r.end.line, max(0, r.end.character - length), r.end.line, r.end.character)
 
 
-def _callee_qualname(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    parts: list[str] = []
-    cur: ast.expr = func
-    while isinstance(cur, ast.Attribute):
-        parts.append(cur.attr)
-        cur = cur.value
-    if isinstance(cur, ast.Name):
-        parts.append(cur.id)
-        return ".".join(reversed(parts))
-    return None
-
-
 def _check_call(
     src: SourceFile, call: ast.Call, scope: _Scope, shadowed: Callable[[str, _Scope], bool], out: list[Problem]
 ) -> None:
-    qual = _callee_qualname(call.func)
+    qual = dotted_name(call.func)
     if qual is None:
         return
     fn = catalog.function(qual)

@@ -77,6 +77,19 @@ class ParsedFile:
     broken_lines: list[tuple[int, int]] = field(default_factory=list)
 
 
+def dotted_name(expr: ast.expr) -> str | None:
+    """``a.b.c`` for a name or a chain of attributes on one, None for anything else (a call, a subscript)."""
+    parts: list[str] = []
+    cur = expr
+    while isinstance(cur, ast.Attribute):
+        parts.append(cur.attr)
+        cur = cur.value
+    if isinstance(cur, ast.Name):
+        parts.append(cur.id)
+        return ".".join(reversed(parts))
+    return None
+
+
 def decode_source(data: bytes) -> tuple[str | None, str | None]:
     """Return (text, error) for raw file bytes."""
     if len(data) > MAX_FILE_BYTES:
