@@ -325,6 +325,8 @@ async def decode_model_on_loop(data: bytes) -> TiltfileModel:
 #: How long a replaced model waits for its other holders (a request in progress, diagnostics
 #: held for the debounce) before the reaper gives up on it and leaves it to them.
 REAP_WAIT_S = 30.0
+#: At most this many replaced models wait here for their holders (a bound on the memory they keep).
+REAP_MAX_WAITING = 4
 #: Loop time spent freeing a replaced model's objects per turn of the loop.
 REAP_SLICE_S = 0.0005
 _REAP_POLL_S = 0.02
@@ -367,19 +369,28 @@ class ModelReaper:
                 self._free_slice()
                 await asyncio.sleep(0)
                 continue
-            since, model = self._models[0]
-            # References: the deque's tuple, this frame, getrefcount's argument.
-            if sys.getrefcount(model) > 3:
-                if time.monotonic() - since < REAP_WAIT_S:
-                    del model
-                    await asyncio.sleep(_REAP_POLL_S)
-                    continue
-                self._models.popleft()  # still held: its last holder frees it
+            free = None
+            model: TiltfileModel | None = None
+            for i, (_, model) in enumerate(self._models):
+                # References: the deque's tuple, this loop's variable, getrefcount's argument.
+                if sys.getrefcount(model) <= 3:
+                    free = i
+                    break
+            model = None
+            if free is not None:
+                model = self._models[free][1]
+                del self._models[free]
+                self._parts = _parts_of(model)
+                model = None
+                self.reaped += 1
                 continue
-            self._parts = _parts_of(model)
-            self._models.popleft()
-            del model
-            self.reaped += 1
+            # All still held: let go of those held too long, or of the oldest when too many wait
+            # (their holders free them), so that a long-held model does not keep the ones after it.
+            now = time.monotonic()
+            while self._models and (now - self._models[0][0] > REAP_WAIT_S or len(self._models) > REAP_MAX_WAITING):
+                self._models.popleft()
+            if self._models:
+                await asyncio.sleep(_REAP_POLL_S)
 
     def _free_slice(self) -> None:
         deadline = time.perf_counter() + REAP_SLICE_S

@@ -436,6 +436,21 @@ def test_replaced_models_are_freed_a_slice_at_a_time_once_nobody_holds_them(tmp_
         assert reaper.reaped == 1
         assert turns > 1  # spread over turns of the loop, not freed in one
 
+        # A model held for long does not keep the ones retired after it.
+        held = evaluate(str(root), {})
+        reaper.retire(held)
+        later = evaluate(str(root), {})
+        gc.collect()
+        dead_later = weakref.ref(later)
+        reaper.retire(later)
+        del later
+        for _ in range(50):
+            await asyncio.sleep(0.005)
+            if dead_later() is None:
+                break
+        assert dead_later() is None and reaper.reaped == 2
+        assert repr(held) == copy
+
     asyncio.run(main())
 
 
