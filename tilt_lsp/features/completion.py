@@ -214,8 +214,6 @@ def _naming(model: m.TiltfileModel) -> tuple[object, ...]:
     )
 
 
-
-
 class Completer:
     def __init__(self, server: TiltLanguageServer) -> None:
         self.server = server
@@ -253,11 +251,9 @@ class Completer:
         if ctx.in_string:
             items = self._in_string(doc, ctx)
         elif ctx.after_dot:
-            items = self._members(doc, ctx)
+            items = [i for i in self._members(doc, ctx) if _fuzzy(ctx.word, i.filter_text or i.label)]
         else:
             items = self._names(doc, ctx)  # already matched against the word
-        if ctx.after_dot and not ctx.in_string:
-            items = [i for i in items if _fuzzy(ctx.word, i.filter_text or i.label)]
         incomplete = len(items) > _MAX_ITEMS
         if incomplete:
             items.sort(key=lambda i: i.sort_text or i.label)
