@@ -652,8 +652,12 @@ def test_container_states_report_running_crash_looping_and_exited(transport: Doc
         assert states[looping].crash_looping() and states[looping].restart_count >= 2
         assert "restart count" in states[looping].describe()
         assert "exit code 4" in states[exited].describe()
-        # The running containers are exactly what find_containers returns.
-        assert [c.id for c in transport.find_containers(repo)] == [running]
+        # find_containers returns the running containers: the stopped one never, the crash-looping
+        # one only if the listing catches it in its few milliseconds of being up between restarts
+        # (CI once did).
+        found = [c.id for c in transport.find_containers(repo)]
+        assert running in found and exited not in found
+        assert set(found) <= {running, looping}
     finally:
         for cid in made:
             du.remove_container(cid)
