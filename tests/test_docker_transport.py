@@ -491,6 +491,41 @@ def test_exec_timeout_is_transient_transport_error(container: ContainerRef) -> N
     t.close()
 
 
+@needs_docker
+def test_warm_exec_timeout_is_transient_and_the_step_warms_again(container: ContainerRef) -> None:
+    """A pre-started run step that outlives ``exec_timeout`` is aborted and reported as a timeout;
+    the next run of the same step gets a fresh warm exec and succeeds."""
+    from tilt_lsp.liveupdate.warmexec import WarmDockerTransport
+    from tilt_lsp.tiltfile.model import RunStep
+
+    step = RunStep(argv=("sh", "-c", "test -f /tmp/slow && sleep 60; echo fine"))
+    t = WarmDockerTransport(exec_timeout=0.5)
+
+    def warmed() -> None:
+        deadline = time.monotonic() + 20
+        while (container.id, ("run", *step.argv)) not in t._warm:
+            assert time.monotonic() < deadline, "the run step was never pre-started"
+            time.sleep(0.02)
+
+    try:
+        assert sh(container, "touch /tmp/slow")[0] == 0
+        t.prepare(container, [step])
+        warmed()
+        start = time.monotonic()
+        with pytest.raises(TransportError) as info:
+            t.exec_run(container, step.argv, lambda b: None)
+        assert time.monotonic() - start < 30  # aborted, not waited out
+        assert info.value.transient and "timed out after 0.5s" in str(info.value)
+        assert t.warm_hits == 1
+        assert sh(container, "rm /tmp/slow")[0] == 0
+        warmed()
+        out: list[bytes] = []
+        assert t.exec_run(container, step.argv, out.append) == 0
+        assert b"".join(out) == b"fine\n" and t.warm_hits == 2
+    finally:
+        t.close()
+
+
 # ------------------------------------------------------------------- errors
 
 

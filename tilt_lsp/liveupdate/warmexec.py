@@ -88,7 +88,7 @@ from tilt_lsp.liveupdate.transport.base import (
     classify_helper_failure,
     iter_chunks,
 )
-from tilt_lsp.liveupdate.transport.docker import DockerTransport, _ExecStream, _TailBuffer
+from tilt_lsp.liveupdate.transport.docker import DockerTransport, _ExecStream, _TailBuffer, _Watchdog
 from tilt_lsp.tiltfile.model import RunStep
 
 __all__ = [
@@ -591,17 +591,7 @@ class WarmDockerTransport(DockerTransport):
         """Send one archive to the receiver; tar's exit status (the receiver stays after a success)."""
         what = "tar -C / -x -f -"
         stream = r.stream
-        expired = threading.Event()
-
-        def expire() -> None:
-            expired.set()
-            stream.abort()
-
-        timer: threading.Timer | None = None
-        if self.tar_timeout is not None:
-            timer = threading.Timer(self.tar_timeout, expire)
-            timer.daemon = True
-            timer.start()
+        watchdog = _Watchdog(stream, self.tar_timeout)
         reader = _MarkerReader(r.marker, out)
         write_error: list[OSError] = []
 
@@ -634,10 +624,9 @@ class WarmDockerTransport(DockerTransport):
             if writer is not None:
                 writer.join()
             # After a failure tar may have left part of the request unread: start afresh.
-            ok = reader.status == 0 and not expired.is_set()
+            ok = reader.status == 0 and not watchdog.expired.is_set()
         finally:
-            if timer is not None:
-                timer.cancel()
+            watchdog.cancel()
             with self._warm_lock:
                 r.busy = False
             if not ok:
@@ -645,7 +634,7 @@ class WarmDockerTransport(DockerTransport):
             self._done_using()
             if not ok:
                 self._replenish(c)
-        if expired.is_set():
+        if watchdog.expired.is_set():
             raise TransportError(
                 f"`{what}` timed out after {self.tar_timeout:g}s", container=c, transient=True
             )
@@ -691,17 +680,7 @@ class WarmDockerTransport(DockerTransport):
     ) -> int:
         """Feed a warm exec, stream its output, return its exit status (then start its successor)."""
         stream = w.stream
-        expired = threading.Event()
-        timer: threading.Timer | None = None
-        if timeout is not None:
-
-            def expire() -> None:
-                expired.set()
-                stream.abort()
-
-            timer = threading.Timer(timeout, expire)
-            timer.daemon = True
-            timer.start()
+        watchdog = _Watchdog(stream, timeout)
         reader = _MarkerReader(w.marker, on_output)
         failure: list[BaseException] = []
 
@@ -734,12 +713,11 @@ class WarmDockerTransport(DockerTransport):
             thread.join()
             raise
         finally:
-            if timer is not None:
-                timer.cancel()
+            watchdog.cancel()
             stream.close()  # the process is done (or gone); its own exit is not waited for
             self._done_using()
             self._replenish(c)
-        if expired.is_set():
+        if watchdog.expired.is_set():
             raise TransportError(f"`{what}` timed out after {timeout:g}s", container=c, transient=True)
         if failure and reader.status is None:
             broken = failure[0]
@@ -859,9 +837,7 @@ class WarmDockerTransport(DockerTransport):
         r = _Receiver(exec_id, stream, marker)
         ready = f"{marker}:ready\n".encode()
         seen = b""
-        timer = threading.Timer(_START_WAIT_S, stream.abort)
-        timer.daemon = True
-        timer.start()
+        watchdog = _Watchdog(stream, _START_WAIT_S)
         try:
             while ready not in seen and len(seen) <= 4096:
                 frames = r.read()
@@ -878,7 +854,7 @@ class WarmDockerTransport(DockerTransport):
             r.close()
             raise
         finally:
-            timer.cancel()
+            watchdog.cancel()
 
     def _start_exec(self, c: ContainerRef, argv: list[str], marker: str) -> _Warm:
         """Start ``argv`` with stdin attached and wait until the process runs (not just the exec)."""

@@ -221,6 +221,31 @@ class _ExecStream:
                     log.debug("error closing exec stream", exc_info=True)
 
 
+class _Watchdog:
+    """Aborts an exec stream once ``timeout`` seconds pass (never when None); ``expired`` tells.
+
+    ``cancel()`` in a ``finally`` after the work: a stream aborted by the watchdog makes the
+    blocked read or write return with an error, which the caller reports as a timeout.
+    """
+
+    def __init__(self, stream: _ExecStream, timeout: float | None) -> None:
+        self.expired = threading.Event()
+        self._stream = stream
+        self._timer: threading.Timer | None = None
+        if timeout is not None:
+            self._timer = threading.Timer(timeout, self._expire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _expire(self) -> None:
+        self.expired.set()
+        self._stream.abort()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
 class _TailBuffer:
     """Collects output, keeping only the last ``limit`` bytes."""
 
@@ -625,17 +650,7 @@ class DockerTransport:
         with self._translate(c, f"starting exec `{what}`"):
             stream = _ExecStream(self.api.exec_start(exec_id, socket=True))
 
-        expired = threading.Event()
-        timer: threading.Timer | None = None
-        if timeout is not None:
-
-            def expire() -> None:
-                expired.set()
-                stream.abort()
-
-            timer = threading.Timer(timeout, expire)
-            timer.daemon = True
-            timer.start()
+        watchdog = _Watchdog(stream, timeout)
         try:
             if stdin is None:
                 for _, payload in stream.frames():
@@ -643,7 +658,7 @@ class DockerTransport:
             else:
                 self._pump(stream, stdin, on_output)
         except OSError as exc:
-            if expired.is_set():
+            if watchdog.expired.is_set():
                 raise TransportError(
                     f"`{what}` timed out after {timeout:g}s", container=c, transient=True
                 ) from exc
@@ -652,10 +667,9 @@ class DockerTransport:
                 f"connection to the Docker daemon broke during `{what}`: {exc}", container=c, transient=True
             ) from exc
         finally:
-            if timer is not None:
-                timer.cancel()
+            watchdog.cancel()
             stream.close()
-        if expired.is_set():
+        if watchdog.expired.is_set():
             raise TransportError(f"`{what}` timed out after {timeout:g}s", container=c, transient=True)
 
         # The exit code is authoritative even when input could not all be written: tar exits 0
