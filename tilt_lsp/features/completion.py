@@ -109,7 +109,7 @@ def warm_up() -> None:
         _docs_of(item)
 
 
-def resolve_docs(item: types.CompletionItem, snippets: bool) -> types.CompletionItem:
+def resolve_docs(item: types.CompletionItem) -> types.CompletionItem:
     """``item`` (one the client sent back to resolve) with its documentation filled in."""
     docs = _docs_of(item)
     if docs is not None:
@@ -224,8 +224,6 @@ class Completer:
         self._value_lists: dict[tuple[object, ...], tuple[list[str], Kind, str] | None] = {}
         self._value_lists_models: tuple[int, ...] = ()
         self._value_items: dict[tuple[str, Kind, str, int], types.CompletionItem] = {}
-        # Set while answering when the items share their edit range (itemDefaults.editRange).
-        self._defaults_range: types.Range | None = None
 
     def snippets(self) -> bool:
         caps = self.server.client_capabilities.text_document
@@ -241,15 +239,15 @@ class Completer:
         return bool(lst and lst.item_defaults and "editRange" in lst.item_defaults)
 
     def complete(self, params: types.CompletionParams) -> types.CompletionList | None:
-        self._defaults_range = None
         doc = DocView.of(self.server, params.text_document.uri)
         if doc is None:
             return None
         ctx = doc.context(params.position, full=True)
         if ctx.in_comment:
             return None
+        shared_range: types.Range | None = None  # the edit range all items share (itemDefaults)
         if ctx.in_string:
-            items = self._in_string(doc, ctx)
+            items, shared_range = self._in_string(doc, ctx)
         elif ctx.after_dot:
             items = [i for i in self._members(doc, ctx) if _fuzzy(ctx.word, i.filter_text or i.label)]
         else:
@@ -260,7 +258,7 @@ class Completer:
             items = items[:_MAX_ITEMS]
         if len(items) <= _INLINE_DOCS_MAX:
             items = [_with_docs(i) if i.documentation is None else i for i in items]
-        defaults = types.CompletionItemDefaults(edit_range=self._defaults_range) if self._defaults_range else None
+        defaults = types.CompletionItemDefaults(edit_range=shared_range) if shared_range else None
         return types.CompletionList(is_incomplete=incomplete, items=items, item_defaults=defaults)
 
     # ----------------------------------------------------------- identifiers
@@ -499,22 +497,23 @@ class Completer:
 
     # ---------------------------------------------------------------- strings
 
-    def _in_string(self, doc: DocView, ctx: Context) -> list[types.CompletionItem]:
+    def _in_string(self, doc: DocView, ctx: Context) -> tuple[list[types.CompletionItem], types.Range | None]:
+        """Items for a string argument, and the edit range they share when they share one."""
         call, inner = ctx.call_and_brackets()
         if call is None or call.callee is None or any(b != "[" for b in inner):
-            return []
+            return [], None
         callee = call.callee
         fn = catalog.function(callee)
         if fn is None or self._shadowed(doc, callee):
-            return []
+            return [], None
         param = K.runtime_param_at(fn, call.positional, call.keyword)
         if param is None:
-            return []
+            return [], None
         prefix = ctx.string_prefix
         if callee == "load" and param == "path" and prefix.startswith("ext://"):
-            return self._extensions(doc, ctx)
+            return self._extensions(doc, ctx), None
         if (callee, param) in K.PATH_PARAMS:
-            return self._paths(doc, ctx, tiltfiles_only=callee in ("load", "load_dynamic", "include"))
+            return self._paths(doc, ctx, tiltfiles_only=callee in ("load", "load_dynamic", "include")), None
         models = self.server.tilt.models_for(doc.path) or self.server.tilt.models()
         key = (tuple(id(mm) for mm in models), callee, param, tuple(inner))
         if self._value_lists_models != key[0]:
@@ -524,7 +523,7 @@ class Completer:
             self._value_lists[key] = self._value_list(models, callee, param, inner)
         hit = self._value_lists[key]
         if hit is None:
-            return []
+            return [], None
         names, kind, what = hit
         return self._values(doc, ctx, names, kind, what)
 
@@ -557,7 +556,9 @@ class Completer:
             return refs, Kind.Reference, "image"
         return None
 
-    def _values(self, doc: DocView, ctx: Context, names: Iterable[str], kind: Kind, what: str) -> list[types.CompletionItem]:
+    def _values(
+        self, doc: DocView, ctx: Context, names: Iterable[str], kind: Kind, what: str
+    ) -> tuple[list[types.CompletionItem], types.Range | None]:
         rng = self._string_edit_range(doc, ctx, whole_body=True)
         out = []
         names = list(names)
@@ -568,7 +569,6 @@ class Completer:
         if rng is not None and self.edit_range_defaults():
             # One range for the whole list (LSP 3.17 itemDefaults): the items do not depend on
             # the cursor, so the same objects (and their kept JSON) serve every keystroke.
-            self._defaults_range = rng
             cache = self._value_items
             if len(cache) > 20_000:
                 cache.clear()
@@ -578,7 +578,7 @@ class Completer:
                 if item is None:
                     item = cache[key] = types.CompletionItem(label=n, kind=kind, detail=what, sort_text=f"{i:04d}")
                 out.append(item)
-            return out
+            return out, rng
         for i, n in enumerate(names[: _MAX_ITEMS + 1]):
             out.append(
                 types.CompletionItem(
@@ -589,7 +589,7 @@ class Completer:
                     text_edit=types.TextEdit(range=rng, new_text=n) if rng is not None else None,
                 )
             )
-        return out
+        return out, None
 
     def _string_edit_range(self, doc: DocView, ctx: Context, whole_body: bool) -> types.Range | None:
         tok = ctx.token

@@ -203,7 +203,7 @@ def register(server: TiltLanguageServer) -> None:
     @safe(lambda: None)
     def resolve(item: types.CompletionItem) -> types.CompletionItem:
         if item.documentation is None:
-            _impl("completion").resolve_docs(item, helper("completion", "Completer").snippets())
+            _impl("completion").resolve_docs(item)
         return item
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
