@@ -88,7 +88,13 @@ from tilt_lsp.liveupdate.transport.base import (
     classify_helper_failure,
     iter_chunks,
 )
-from tilt_lsp.liveupdate.transport.docker import DockerTransport, _ExecStream, _TailBuffer, _Watchdog
+from tilt_lsp.liveupdate.transport.docker import (
+    DockerTransport,
+    _ExecStream,
+    _TailBuffer,
+    _timed_out,
+    _Watchdog,
+)
 from tilt_lsp.tiltfile.model import RunStep
 
 __all__ = [
@@ -501,9 +507,7 @@ class WarmDockerTransport(DockerTransport):
                 self._replenish(c)
             try:
                 if status is None and c.id not in ended:
-                    raise TransportError(
-                        f"`{what}` timed out after {self.tar_timeout:g}s", container=c, transient=True
-                    )
+                    raise _timed_out(what, self.tar_timeout, c)
                 if status is None:
                     self._raise_if_stopped(c)
                     detail = f": {ended[c.id]}" if ended[c.id] else ""
@@ -635,9 +639,7 @@ class WarmDockerTransport(DockerTransport):
             if not ok:
                 self._replenish(c)
         if watchdog.expired.is_set():
-            raise TransportError(
-                f"`{what}` timed out after {self.tar_timeout:g}s", container=c, transient=True
-            )
+            raise _timed_out(what, self.tar_timeout, c)
         if reader.status is None:
             # The receiver ended (container stopped, process killed): the archive may be partly
             # unpacked.  Transient, so the engine retries once - through a fresh exec.
@@ -718,7 +720,7 @@ class WarmDockerTransport(DockerTransport):
             self._done_using()
             self._replenish(c)
         if watchdog.expired.is_set():
-            raise TransportError(f"`{what}` timed out after {timeout:g}s", container=c, transient=True)
+            raise _timed_out(what, timeout, c)
         if failure and reader.status is None:
             broken = failure[0]
             self._raise_if_stopped(c)

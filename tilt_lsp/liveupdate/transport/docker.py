@@ -246,6 +246,11 @@ class _Watchdog:
             self._timer.cancel()
 
 
+def _timed_out(what: str, timeout: float | None, c: ContainerRef) -> TransportError:
+    """The error for `what` cut short by its deadline (transient: trying again may work)."""
+    return TransportError(f"`{what}` timed out after {timeout:g}s", container=c, transient=True)
+
+
 class _TailBuffer:
     """Collects output, keeping only the last ``limit`` bytes."""
 
@@ -659,9 +664,7 @@ class DockerTransport:
                 self._pump(stream, stdin, on_output)
         except OSError as exc:
             if watchdog.expired.is_set():
-                raise TransportError(
-                    f"`{what}` timed out after {timeout:g}s", container=c, transient=True
-                ) from exc
+                raise _timed_out(what, timeout, c) from exc
             self._raise_if_stopped(c)
             raise TransportError(
                 f"connection to the Docker daemon broke during `{what}`: {exc}", container=c, transient=True
@@ -670,7 +673,7 @@ class DockerTransport:
             watchdog.cancel()
             stream.close()
         if watchdog.expired.is_set():
-            raise TransportError(f"`{what}` timed out after {timeout:g}s", container=c, transient=True)
+            raise _timed_out(what, timeout, c)
 
         # The exit code is authoritative even when input could not all be written: tar exits 0
         # only after a complete archive, and a broken connection closes its stdin early.
