@@ -479,26 +479,37 @@ def test_engine_evaluation_yields_to_an_edit(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
-def test_completion_never_changes_the_items_it_shares_between_answers(tmp_path: Path) -> None:
-    """Short lists get documentation inline, on copies: the shared items (whose JSON is kept,
-    see tilt_lsp/wire.py) stay as they were."""
+def _bare_server() -> Any:
+    """A server with an incremental-sync workspace and nothing connected (handlers called directly)."""
     from pygls.workspace import Workspace
 
-    from tilt_lsp.features import completion
     from tilt_lsp.features.documents import _use_fast_documents
     from tilt_lsp.server import create_server
 
     server = create_server()
     server.protocol._workspace = Workspace(None, types.TextDocumentSyncKind.Incremental)
     _use_fast_documents(server)
-    server.protocol.client_capabilities = types.ClientCapabilities()  # no snippets: builtins as they are
-    uri = (tmp_path / "Tiltfile").as_uri()
+    return server
+
+
+def _open(server: Any, uri: str, text: str) -> None:
     server.protocol._handle_notification(
         types.TEXT_DOCUMENT_DID_OPEN,
         types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id="tiltfile", version=1, text="local_r\n")
+            text_document=types.TextDocumentItem(uri=uri, language_id="tiltfile", version=1, text=text)
         ),
     )
+
+
+def test_completion_never_changes_the_items_it_shares_between_answers(tmp_path: Path) -> None:
+    """Short lists get documentation inline, on copies: the shared items (whose JSON is kept,
+    see tilt_lsp/wire.py) stay as they were."""
+    from tilt_lsp.features import completion
+
+    server = _bare_server()
+    server.protocol.client_capabilities = types.ClientCapabilities()  # no snippets: builtins as they are
+    uri = (tmp_path / "Tiltfile").as_uri()
+    _open(server, uri, "local_r\n")
     shared = {i.label: i for i in completion._builtin_items()}
     assert shared["local_resource"].documentation is None
     result = completion.Completer(server).complete(
@@ -513,26 +524,15 @@ def test_completion_never_changes_the_items_it_shares_between_answers(tmp_path: 
 
 def test_a_document_is_scanned_for_names_just_after_it_opens(tmp_path: Path) -> None:
     """The first completion then only rescans the edited lines."""
-    from pygls.workspace import Workspace
-
     from tilt_lsp.features import _doc, language
-    from tilt_lsp.features.documents import _use_fast_documents
-    from tilt_lsp.server import create_server
 
-    server = create_server()
-    server.protocol._workspace = Workspace(None, types.TextDocumentSyncKind.Incremental)
-    _use_fast_documents(server)
+    server = _bare_server()
     path = tmp_path / "Tiltfile"
     uri = path.as_uri()
 
     async def main() -> None:
         server.loop = asyncio.get_running_loop()
-        server.protocol._handle_notification(
-            types.TEXT_DOCUMENT_DID_OPEN,
-            types.DidOpenTextDocumentParams(
-                text_document=types.TextDocumentItem(uri=uri, language_id="tiltfile", version=1, text="a = 1\ndef f(x):\n    pass\n")
-            ),
-        )
+        _open(server, uri, "a = 1\ndef f(x):\n    pass\n")
         assert str(path) not in _doc._EDITED_SYMBOLS
         await asyncio.sleep(language.OPEN_SCAN_DELAY_S + 0.05)
         doc, edits, syms = _doc._EDITED_SYMBOLS[str(path)]
